@@ -1,0 +1,162 @@
+//! A deliberately hostile policy, used only as a test fixture.
+//!
+//! Its config picks the misbehaviour (`{"mode": "loop"}`); each one must make the
+//! host fail closed within its budget and leave it serving the next request.
+
+use authz_policy::{Decision, Grant, Policy, PolicyError, Request};
+use serde::Deserialize;
+use std::hint::black_box;
+
+/// The policy.
+pub struct Hostile;
+
+/// What to do on `evaluate`.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, tag = "mode")]
+pub enum Config {
+    /// Allow `GET /notes` as `well-behaved`: the control case.
+    Ok,
+    /// Spin forever.
+    Loop,
+    /// Spin for `millis` milliseconds, then allow.
+    Slow { millis: u64 },
+    /// Allocate and touch memory until something stops it.
+    Alloc,
+    /// Allocate and touch `bytes` bytes, then allow.
+    AllocBytes { bytes: usize },
+    /// Recurse without bound.
+    Recurse,
+    /// Panic (writes to stderr, then traps).
+    Panic,
+    /// Trap only when the request carries an `x-trap` header.
+    TrapIfHeader,
+    /// Return a policy error.
+    Error,
+    /// Allow with a context of `entries` keys of `value_len` bytes each.
+    HugeContext { entries: usize, value_len: usize },
+    /// Allow with a principal of `len` bytes.
+    HugePrincipal { len: usize },
+    /// Allow with `count` grants.
+    ManyGrants { count: usize },
+    /// Allow with a grant that is not a method/path pattern.
+    BadGrant { method: String, path: String },
+    /// Allow with no grants at all.
+    AllowWithoutGrants,
+    /// Try the filesystem, environment and network; allow (with what leaked
+    /// in the context) if any of it works, deny otherwise.
+    Escape { port: u16 },
+}
+
+fn allow() -> Decision {
+    Decision::allow("well-behaved", vec![Grant::new("GET", "/notes")])
+}
+
+#[allow(unconditional_recursion, reason = "unbounded recursion is the point")]
+fn recurse(depth: u64, pad: [u8; 512]) -> u64 {
+    let pad = black_box(pad);
+    recurse(depth + 1, pad) + u64::from(pad[(depth % 512) as usize])
+}
+
+fn spin_until(deadline: std::time::Instant) {
+    while std::time::Instant::now() < deadline {
+        black_box(0);
+    }
+}
+
+impl Policy for Hostile {
+    type Config = Config;
+
+    fn decide(config: &Config, request: &Request) -> Result<Decision, PolicyError> {
+        Ok(match config {
+            Config::Ok => allow(),
+            Config::Loop => loop {
+                black_box(0);
+            },
+            Config::Slow { millis } => {
+                spin_until(std::time::Instant::now() + std::time::Duration::from_millis(*millis));
+                allow()
+            }
+            Config::Alloc => {
+                let mut chunks: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    chunks.push(vec![1u8; 1 << 20]);
+                    black_box(&chunks);
+                }
+            }
+            Config::AllocBytes { bytes } => {
+                let block = vec![1u8; *bytes];
+                black_box(&block);
+                allow()
+            }
+            Config::Recurse => {
+                black_box(recurse(0, [1; 512]));
+                allow()
+            }
+            Config::Panic => panic!("hostile policy panicked on purpose"),
+            Config::TrapIfHeader => {
+                if request.header("x-trap").is_some() {
+                    std::process::abort();
+                }
+                allow()
+            }
+            Config::Error => return Err(PolicyError::Internal("hostile policy error".to_owned())),
+            Config::HugeContext { entries, value_len } => {
+                let mut d = allow();
+                for i in 0..*entries {
+                    d = d.with_context(format!("key{i}"), "v".repeat(*value_len));
+                }
+                d
+            }
+            Config::HugePrincipal { len } => Decision::allow("p".repeat(*len), allow().grants),
+            Config::ManyGrants { count } => Decision::allow(
+                "well-behaved",
+                (0..*count).map(|i| Grant::new("GET", format!("/r{i}"))).collect(),
+            ),
+            Config::BadGrant { method, path } => {
+                Decision::allow("well-behaved", vec![Grant::new(method.clone(), path.clone())])
+            }
+            Config::AllowWithoutGrants => Decision::allow("well-behaved", Vec::new()),
+            Config::Escape { port } => escape(*port),
+        })
+    }
+}
+
+fn escape(port: u16) -> Decision {
+    let mut leaks = Vec::new();
+    for path in ["/etc/passwd", "/proc/self/environ", ".", "/"] {
+        if let Ok(data) = std::fs::read(path) {
+            leaks.push(format!("read {path}: {} bytes", data.len()));
+        }
+        if std::fs::read_dir(path).is_ok() {
+            leaks.push(format!("listed {path}"));
+        }
+    }
+    if std::fs::write("/tmp/hostile-policy-was-here", b"x").is_ok() {
+        leaks.push("wrote /tmp".to_owned());
+    }
+    let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    if !vars.is_empty() {
+        leaks.push(format!("env: {}", vars.join(",")));
+    }
+    if std::env::args().len() > 0 {
+        leaks.push("args".to_owned());
+    }
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        leaks.push(format!("connected to 127.0.0.1:{port}"));
+    }
+    if std::net::UdpSocket::bind("127.0.0.1:0").is_ok() {
+        leaks.push("bound a udp socket".to_owned());
+    }
+    if std::net::ToSocketAddrs::to_socket_addrs(&("localhost", port)).is_ok() {
+        leaks.push("resolved a name".to_owned());
+    }
+    if leaks.is_empty() {
+        Decision::deny("sandboxed")
+    } else {
+        let mut d = allow();
+        d.principal_id = "escaped".to_owned();
+        d.with_context("leaks", leaks.join("; "))
+    }
+}
+
+authz_policy::export_policy!(Hostile);

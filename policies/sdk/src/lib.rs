@@ -1,0 +1,347 @@
+//! The guest-side kit for authz policies.
+//!
+//! A policy is an ordinary Rust function from a [`Request`] (and its parsed
+//! configuration) to a [`Decision`]. This crate owns the WIT bindings: on
+//! `wasm32` the [`export_policy!`] macro turns a [`Policy`] implementation into
+//! the component the authorizer host loads; on any other target the same code
+//! compiles natively, so policies are unit-tested and benchmarked with plain
+//! `cargo test`.
+//!
+//! ```ignore
+//! struct MyPolicy;
+//! impl authz_policy::Policy for MyPolicy {
+//!     type Config = MyConfig; // any serde::Deserialize type
+//!     fn decide(config: &MyConfig, request: &Request) -> Result<Decision, PolicyError> { ... }
+//! }
+//! authz_policy::export_policy!(MyPolicy);
+//! ```
+#![deny(missing_docs)]
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+/// Re-exports used by [`export_policy!`]; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::{bindings, evaluate, init};
+}
+
+/// Which kind of API Gateway authorizer event a request came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// REST API TOKEN authorizer: only the identity and method ARN are known.
+    Token,
+    /// REST API REQUEST authorizer.
+    Request,
+    /// HTTP API, payload format 1.0.
+    HttpV1,
+    /// HTTP API, payload format 2.0.
+    HttpV2,
+    /// WebSocket API `$connect`.
+    Websocket,
+}
+
+/// The method ARN of the call being authorized, split into its parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MethodArn {
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub partition: String,
+    /// AWS region of the API.
+    pub region: String,
+    /// Account that owns the API.
+    pub account_id: String,
+    /// API Gateway API id.
+    pub api_id: String,
+    /// Deployment stage.
+    pub stage: String,
+    /// HTTP verb, or the route key of a WebSocket API.
+    pub method: String,
+    /// Resource path with a leading slash.
+    pub path: String,
+}
+
+/// One authorization request, normalised from any authorizer event kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Event kind.
+    pub kind: RequestKind,
+    /// The caller's identity value (token). May be a secret: never log it.
+    pub identity: Option<String>,
+    /// The call being authorized.
+    pub method_arn: MethodArn,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// Query string parameters.
+    pub query: Vec<(String, String)>,
+    /// Path parameters.
+    pub path_parameters: Vec<(String, String)>,
+    /// Stage variables.
+    pub stage_variables: Vec<(String, String)>,
+    /// Caller's IP address.
+    pub source_ip: Option<String>,
+    /// Caller's user agent.
+    pub user_agent: Option<String>,
+    /// API Gateway request id.
+    pub request_id: Option<String>,
+    /// The host's clock at the start of the decision, ms since the Unix epoch.
+    pub now_ms: u64,
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+impl Request {
+    /// A request of `kind` for `method_arn`, everything else empty: handy in tests.
+    pub fn new(kind: RequestKind, method_arn: MethodArn) -> Self {
+        Request {
+            kind,
+            identity: None,
+            method_arn,
+            headers: Vec::new(),
+            query: Vec::new(),
+            path_parameters: Vec::new(),
+            stage_variables: Vec::new(),
+            source_ip: None,
+            user_agent: None,
+            request_id: None,
+            now_ms: 0,
+        }
+    }
+
+    /// First value of a header; `name` must be lower case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        lookup(&self.headers, name)
+    }
+
+    /// First value of a query string parameter.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        lookup(&self.query, name)
+    }
+
+    /// The identity with a leading `Bearer ` (any case) removed, if non-empty.
+    pub fn bearer_token(&self) -> Option<&str> {
+        let identity = self.identity.as_deref()?.trim();
+        let token = match (identity.get(..6), identity.get(6..)) {
+            (Some(scheme), Some(rest))
+                if scheme.eq_ignore_ascii_case("bearer")
+                    && (rest.is_empty() || rest.starts_with(char::is_whitespace)) =>
+            {
+                rest.trim_start()
+            }
+            _ => identity,
+        };
+        (!token.is_empty()).then_some(token)
+    }
+
+    /// Seconds since the Unix epoch at the start of the decision.
+    pub fn now_seconds(&self) -> u64 {
+        self.now_ms / 1000
+    }
+}
+
+/// The policy's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// The caller may invoke what the grants list.
+    Allow,
+    /// The caller is refused (403).
+    Deny,
+    /// The caller presented no valid credentials (401).
+    Unauthorized,
+}
+
+/// A method/path pattern the caller may invoke anywhere on the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// Upper-case HTTP verb, or `*`.
+    pub method: String,
+    /// Path pattern with a leading slash; `*` any run of characters, `?` one character.
+    pub path: String,
+}
+
+impl Grant {
+    /// A grant of `method` on `path`.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        Grant { method: method.into(), path: path.into() }
+    }
+}
+
+/// A value of the flat context handed to the integration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    /// A string.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Boolean(bool),
+}
+
+impl From<&str> for ContextValue {
+    fn from(v: &str) -> Self {
+        ContextValue::Text(v.to_owned())
+    }
+}
+impl From<String> for ContextValue {
+    fn from(v: String) -> Self {
+        ContextValue::Text(v)
+    }
+}
+impl From<f64> for ContextValue {
+    fn from(v: f64) -> Self {
+        ContextValue::Number(v)
+    }
+}
+impl From<bool> for ContextValue {
+    fn from(v: bool) -> Self {
+        ContextValue::Boolean(v)
+    }
+}
+
+/// The policy's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// Allow, deny or unauthorized.
+    pub effect: Effect,
+    /// Who the caller is.
+    pub principal_id: String,
+    /// What the caller may invoke; required for allow.
+    pub grants: Vec<Grant>,
+    /// Flat context for the integration.
+    pub context: Vec<(String, ContextValue)>,
+    /// API key for usage plans.
+    pub usage_identifier_key: Option<String>,
+}
+
+impl Decision {
+    /// Allow `principal` to invoke `grants`.
+    pub fn allow(principal: impl Into<String>, grants: Vec<Grant>) -> Self {
+        Decision {
+            effect: Effect::Allow,
+            principal_id: principal.into(),
+            grants,
+            context: Vec::new(),
+            usage_identifier_key: None,
+        }
+    }
+
+    /// Refuse `principal` (403).
+    pub fn deny(principal: impl Into<String>) -> Self {
+        Decision { effect: Effect::Deny, ..Decision::allow(principal, Vec::new()) }
+    }
+
+    /// The caller has no valid credentials (401).
+    pub fn unauthorized() -> Self {
+        Decision { effect: Effect::Unauthorized, ..Decision::allow("", Vec::new()) }
+    }
+
+    /// Adds a context entry.
+    pub fn with_context(mut self, key: impl Into<String>, value: impl Into<ContextValue>) -> Self {
+        self.context.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// Why a policy could not decide. The host fails closed on each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyError {
+    /// The configuration is not what the policy expects.
+    InvalidConfig(String),
+    /// The request cannot be evaluated.
+    InvalidRequest(String),
+    /// Anything else.
+    Internal(String),
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::InvalidConfig(m) => write!(f, "invalid config: {m}"),
+            PolicyError::InvalidRequest(m) => write!(f, "invalid request: {m}"),
+            PolicyError::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A policy: a configuration type and a decision function.
+pub trait Policy {
+    /// The policy's configuration, parsed from the JSON document published with
+    /// it. Checks beyond serde's belong in the type's `Deserialize` (for example
+    /// `#[serde(try_from = "Raw")]`), so a bad document fails at `init`.
+    type Config: DeserializeOwned + Send + Sync + 'static;
+
+    /// Decides one request.
+    fn decide(config: &Self::Config, request: &Request) -> Result<Decision, PolicyError>;
+}
+
+/// Parses a policy's configuration document.
+pub fn parse_config<P: Policy>(json: &str) -> Result<P::Config, PolicyError> {
+    serde_json::from_str(json).map_err(|e| PolicyError::InvalidConfig(e.to_string()))
+}
+
+/// Exports a [`Policy`] implementation as the component's `authz:policy/policy`
+/// interface. Does nothing on targets other than `wasm32`.
+#[macro_export]
+macro_rules! export_policy {
+    ($policy:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::bindings::exports::authz::policy::policy as __wit;
+
+            static CONFIG: ::std::sync::OnceLock<<$policy as $crate::Policy>::Config> =
+                ::std::sync::OnceLock::new();
+
+            struct __AuthzPolicyComponent;
+
+            impl __wit::Guest for __AuthzPolicyComponent {
+                fn init(config: ::std::string::String) -> ::std::result::Result<(), __wit::PolicyError> {
+                    $crate::__private::init::<$policy>(&CONFIG, &config)
+                }
+
+                fn evaluate(
+                    request: __wit::Request,
+                ) -> ::std::result::Result<__wit::Decision, __wit::PolicyError> {
+                    $crate::__private::evaluate::<$policy>(&CONFIG, request)
+                }
+            }
+
+            $crate::__private::bindings::export!(__AuthzPolicyComponent with_types_in $crate::__private::bindings);
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_identity(identity: &str) -> Request {
+        let mut r = Request::new(RequestKind::Token, MethodArn::default());
+        r.identity = Some(identity.to_owned());
+        r
+    }
+
+    #[test]
+    fn bearer_prefix_is_stripped_in_any_case() {
+        assert_eq!(with_identity("Bearer abc").bearer_token(), Some("abc"));
+        assert_eq!(with_identity("bearer  abc").bearer_token(), Some("abc"));
+        assert_eq!(with_identity("abc").bearer_token(), Some("abc"));
+        assert_eq!(with_identity("Bearer ").bearer_token(), None);
+        assert_eq!(with_identity("  ").bearer_token(), None);
+    }
+
+    #[test]
+    fn context_values_deserialize_untagged() {
+        let v: Vec<ContextValue> = serde_json::from_str(r#"["a", 1.5, true]"#).unwrap();
+        assert_eq!(v, vec!["a".into(), 1.5.into(), true.into()]);
+    }
+}
