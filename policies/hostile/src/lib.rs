@@ -92,7 +92,8 @@ impl Policy for Hostile {
                 black_box(recurse(0, [1; 512]));
                 allow()
             }
-            Config::Panic => panic!("hostile policy panicked on purpose"),
+            // Echoes the identity, as a careless policy might: the host must redact it.
+            Config::Panic => panic!("hostile policy panicked on purpose (identity {:?})", request.identity),
             Config::TrapIfHeader => {
                 if request.header("x-trap").is_some() {
                     std::process::abort();

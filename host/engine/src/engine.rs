@@ -1,0 +1,360 @@
+//! The wasmtime host: one [`Engine`] per process, policies compiled once and
+//! kept as an instance-pre, a fresh sandboxed store per decision.
+
+use crate::bindings::{AuthorizerPolicyPre, Request};
+use crate::limits::Limits;
+use crate::outcome::{Failure, Outcome, PolicyFault, check_decision};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// How often the epoch advances: the granularity of the decision deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Why a policy module could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The bytes are not a WebAssembly component wasmtime can compile.
+    #[error("not a valid WebAssembly component: {0}")]
+    NotAComponent(String),
+    /// The component does not export the `authz:policy/policy` interface of this contract version.
+    #[error("the component is not an authz policy (world `authz:policy/authorizer-policy@{version}`): {0}", version = crate::CONTRACT_VERSION)]
+    WrongWorld(String),
+    /// The component imports something the host does not provide.
+    #[error("the component imports something the sandbox does not provide: {0}")]
+    UnsupportedImport(String),
+    /// The policy rejected its configuration, or could not start with it.
+    #[error("the policy rejected its configuration: {0}")]
+    Config(Failure),
+}
+
+/// Why the engine could not be created.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the wasm engine: {0}")]
+pub struct EngineError(String);
+
+/// What a policy version is known by.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyId {
+    /// Hex SHA-256 of the module bytes.
+    pub sha256: String,
+    /// Human label, e.g. `notes@3` from the registry, or a file name.
+    pub version: Option<String>,
+}
+
+/// A policy ready to decide: compiled, linked, with its configuration.
+pub struct Policy {
+    id: PolicyId,
+    pre: AuthorizerPolicyPre<GuestState>,
+    config: String,
+}
+
+impl Policy {
+    /// What this policy version is known by.
+    pub fn id(&self) -> &PolicyId {
+        &self.id
+    }
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// One decision's result with what the log needs.
+#[derive(Debug)]
+pub struct Verdict {
+    /// What was decided.
+    pub outcome: Outcome,
+    /// Time from the start of the decision to its outcome.
+    pub latency: Duration,
+    /// The full error chain when the policy failed, with secrets redacted.
+    pub error_chain: Option<String>,
+    /// What the guest wrote to stderr, when it failed, with secrets redacted.
+    pub guest_stderr: Option<String>,
+}
+
+impl Verdict {
+    /// A verdict that did not involve a policy (no policy loaded, bad event).
+    pub fn failed(failure: Failure) -> Self {
+        Verdict { outcome: Outcome::FailClosed(failure), latency: Duration::ZERO, error_chain: None, guest_stderr: None }
+    }
+}
+
+/// Per-store state: the WASI context (no filesystem, env or network) and the memory cap.
+pub(crate) struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryCap,
+    /// A handle on the guest's stderr, read when a decision fails.
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Refuses memory growth past the cap and remembers that it did, so the trap
+/// that follows is reported as memory exhaustion rather than a generic abort.
+struct MemoryCap {
+    limit: usize,
+    exhausted: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exhausted = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The process-wide policy host.
+pub struct Engine {
+    engine: wasmtime::Engine,
+    linker: Linker<GuestState>,
+    limits: Limits,
+    deadline_ticks: u64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+fn engine_error(e: impl std::fmt::Display) -> EngineError {
+    EngineError(e.to_string())
+}
+
+impl Engine {
+    /// Creates the engine, its linker (WASI p2 with no capabilities granted) and
+    /// the epoch ticker that enforces decision deadlines.
+    pub fn new(limits: Limits) -> Result<Arc<Self>, EngineError> {
+        let mut pool = PoolingAllocationConfig::new();
+        let slots = limits.max_concurrent_decisions;
+        pool.total_component_instances(slots)
+            .total_core_instances(slots.saturating_mul(8))
+            .total_memories(slots.saturating_mul(2))
+            .total_tables(slots.saturating_mul(4))
+            .max_memories_per_component(2)
+            .max_tables_per_component(4)
+            .max_core_instances_per_component(16)
+            .max_memory_size(limits.max_memory_bytes)
+            .table_elements(100_000)
+            // Keep a small slot's pages resident between decisions: a memset is
+            // cheaper than the page faults of re-mapping them.
+            .linear_memory_keep_resident(256 << 10)
+            .table_keep_resident(64 << 10);
+        let mut config = wasmtime::Config::new();
+        config
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .max_wasm_stack(512 << 10);
+        let engine = wasmtime::Engine::new(&config).map_err(engine_error)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
+        spawn_epoch_ticker(&engine)?;
+        let tick = EPOCH_TICK.as_micros().max(1);
+        let deadline_ticks = u64::try_from(limits.decision_timeout.as_micros().div_ceil(tick))
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Ok(Arc::new(Engine { engine, linker, limits, deadline_ticks }))
+    }
+
+    /// The limits this engine enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The underlying wasmtime engine (for precompiling and cache keys).
+    pub fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    /// Compiles `bytes` and prepares a policy with its `config`, checking that it
+    /// is a component of our world and that it accepts the configuration.
+    pub fn load(&self, bytes: &[u8], config: &str, version: Option<String>) -> Result<Policy, LoadError> {
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent(chain(&e)))?;
+        let id = PolicyId { sha256: sha256_hex(bytes), version };
+        self.prepare(component, config, id)
+    }
+
+    /// Prepares an already compiled component (e.g. from the compiled-code cache).
+    pub fn prepare(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
+        let pre = AuthorizerPolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(chain(&e)))?;
+        let policy = Policy { id, pre, config: config.to_owned() };
+        // One trial run of `init`: a policy that cannot start with its config
+        // never becomes the one serving requests.
+        let mut store = self.store();
+        let started = self.instantiate_and_init(&policy, &mut store);
+        if let Err(failure) = started {
+            return Err(LoadError::Config(classify(failure, &store, &self.limits)));
+        }
+        Ok(policy)
+    }
+
+    fn store(&self) -> Store<GuestState> {
+        let stderr = MemoryOutputPipe::new(self.limits.max_stderr_bytes);
+        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        let state = GuestState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryCap { limit: self.limits.max_memory_bytes, exhausted: false },
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(self.deadline_ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn instantiate_and_init(
+        &self,
+        policy: &Policy,
+        store: &mut Store<GuestState>,
+    ) -> Result<crate::bindings::AuthorizerPolicy, RunError> {
+        let instance = policy.pre.instantiate(&mut *store).map_err(RunError::Instantiate)?;
+        instance
+            .authz_policy_policy()
+            .call_init(&mut *store, &policy.config)
+            .map_err(RunError::Wasm)?
+            .map_err(RunError::Policy)?;
+        Ok(instance)
+    }
+
+    /// Runs one decision in a fresh instance. Never fails: every error is an
+    /// [`Outcome::FailClosed`], and the decision is logged.
+    pub fn decide(&self, policy: &Policy, request: &Request) -> Verdict {
+        let started = Instant::now();
+        let mut store = self.store();
+        let result = self.instantiate_and_init(policy, &mut store).and_then(|instance| {
+            instance
+                .authz_policy_policy()
+                .call_evaluate(&mut store, request)
+                .map_err(RunError::Wasm)?
+                .map_err(RunError::Policy)
+        });
+        let (outcome, error_chain, failed) = match result {
+            Ok(decision) => (check_decision(decision, &request.method_arn), None, false),
+            Err(e) => {
+                let chain = e.chain();
+                (Outcome::FailClosed(classify(e, &store, &self.limits)), chain, true)
+            }
+        };
+        let latency = started.elapsed();
+        let guest_stderr = failed.then(|| stderr_of(&store)).flatten();
+        drop(store);
+        let redact = |s: String| redact(s, request.identity.as_deref());
+        let verdict = Verdict {
+            outcome,
+            latency,
+            error_chain: error_chain.map(redact),
+            guest_stderr: guest_stderr.map(redact),
+        };
+        crate::log::decision(&verdict, Some(&policy.id), request.request_id.as_deref());
+        verdict
+    }
+}
+
+/// What went wrong inside a run, before classification.
+enum RunError {
+    Instantiate(wasmtime::Error),
+    Wasm(wasmtime::Error),
+    Policy(crate::bindings::PolicyError),
+}
+
+impl RunError {
+    fn chain(&self) -> Option<String> {
+        match self {
+            RunError::Instantiate(e) | RunError::Wasm(e) => Some(chain(e)),
+            RunError::Policy(_) => None,
+        }
+    }
+}
+
+fn classify(e: RunError, store: &Store<GuestState>, limits: &Limits) -> Failure {
+    let error = match e {
+        RunError::Policy(p) => return Failure::Policy(PolicyFault::from(p)),
+        RunError::Instantiate(e) => {
+            if store.data().limiter.exhausted {
+                return Failure::MemoryExhausted { limit_bytes: limits.max_memory_bytes };
+            }
+            return Failure::Host(format!("cannot instantiate the policy: {}", chain(&e)));
+        }
+        RunError::Wasm(e) => e,
+    };
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Failure::Timeout {
+            budget_ms: u64::try_from(limits.decision_timeout.as_millis()).unwrap_or(u64::MAX),
+        },
+        _ if store.data().limiter.exhausted => Failure::MemoryExhausted { limit_bytes: limits.max_memory_bytes },
+        Some(trap) => Failure::Trap(trap.to_string()),
+        None => Failure::Trap(chain(&error)),
+    }
+}
+
+fn stderr_of(store: &Store<GuestState>) -> Option<String> {
+    let bytes = store.data().stderr.contents();
+    (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Every message of an error chain, outermost first.
+pub fn chain(e: &wasmtime::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Hex SHA-256 of `bytes`: how a policy version is identified.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Removes the caller's identity (and its bearer-less form) from text bound
+/// for the log: a policy may echo it in a panic message or an error.
+fn redact(text: String, identity: Option<&str>) -> String {
+    let Some(identity) = identity.map(str::trim).filter(|s| s.len() >= 4) else {
+        return text;
+    };
+    let bare = identity.rsplit(' ').next().unwrap_or(identity);
+    let mut text = text.replace(identity, "[redacted]");
+    if bare.len() >= 4 {
+        text = text.replace(bare, "[redacted]");
+    }
+    text
+}
+
+/// Advances the epoch every tick until the engine is dropped. Without it no
+/// deadline would ever fire, so failing to start it fails engine creation.
+fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("authz-epoch".to_owned())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map(drop)
+        .map_err(engine_error)
+}

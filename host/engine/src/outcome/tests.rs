@@ -1,0 +1,186 @@
+//! The outcome mapping, row by row: every effect and every failure, and the
+//! exact JSON API Gateway receives.
+
+use super::*;
+use crate::event::parse_method_arn;
+use serde_json::json;
+
+fn arn() -> MethodArn {
+    parse_method_arn("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes").unwrap()
+}
+
+fn decision(effect: Effect, principal: &str, grants: &[(&str, &str)]) -> Decision {
+    Decision {
+        effect,
+        principal_id: principal.to_owned(),
+        grants: grants.iter().map(|(m, p)| Grant { method: (*m).to_owned(), path: (*p).to_owned() }).collect(),
+        context: Vec::new(),
+        usage_identifier_key: None,
+    }
+}
+
+fn json_of(outcome: &Outcome) -> Value {
+    respond(outcome, Some(&arn())).to_json()
+}
+
+#[test]
+fn allow_becomes_an_allow_on_every_grant_of_the_stage() {
+    let mut d = decision(Effect::Allow, "user1", &[("GET", "/notes"), ("*", "/notes/*")]);
+    d.context = vec![
+        ("role".to_owned(), ContextValue::Text("reader".to_owned())),
+        ("level".to_owned(), ContextValue::Number(3.0)),
+        ("admin".to_owned(), ContextValue::Boolean(false)),
+    ];
+    d.usage_identifier_key = Some("usage-key-1".to_owned());
+    assert_eq!(
+        json_of(&check_decision(d, &arn())),
+        json!({
+            "principalId": "user1",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": ["execute-api:Invoke"],
+                    "Effect": "Allow",
+                    "Resource": [
+                        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes",
+                        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/notes/*"
+                    ]
+                }]
+            },
+            "context": { "role": "reader", "level": 3.0, "admin": false },
+            "usageIdentifierKey": "usage-key-1"
+        })
+    );
+}
+
+#[test]
+fn deny_becomes_an_explicit_deny_of_the_whole_stage() {
+    let outcome = check_decision(decision(Effect::Deny, "anonymous", &[]), &arn());
+    assert_eq!(
+        json_of(&outcome),
+        json!({
+            "principalId": "anonymous",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": ["execute-api:Invoke"],
+                    "Effect": "Deny",
+                    "Resource": ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"]
+                }]
+            },
+            "context": {},
+            "usageIdentifierKey": null
+        })
+    );
+}
+
+#[test]
+fn unauthorized_becomes_the_unauthorized_error() {
+    let outcome = check_decision(decision(Effect::Unauthorized, "", &[]), &arn());
+    assert_eq!(outcome, Outcome::Unauthorized);
+    assert_eq!(respond(&outcome, Some(&arn())), AuthorizerResponse::Unauthorized);
+    assert_eq!(json_of(&outcome), json!({"errorType": "Unauthorized", "errorMessage": "Unauthorized"}));
+}
+
+#[test]
+fn every_failure_denies_the_stage_and_never_allows() {
+    let failures = [
+        Failure::NoPolicy,
+        Failure::BadEvent("x".to_owned()),
+        Failure::Timeout { budget_ms: 100 },
+        Failure::MemoryExhausted { limit_bytes: 1 },
+        Failure::Trap("unreachable".to_owned()),
+        Failure::Policy(PolicyFault::Internal("x".to_owned())),
+        Failure::Malformed("x".to_owned()),
+        Failure::Oversized("x".to_owned()),
+        Failure::Host("x".to_owned()),
+    ];
+    for failure in failures {
+        let response = json_of(&Outcome::FailClosed(failure.clone()));
+        assert_eq!(response["principalId"], FAIL_CLOSED_PRINCIPAL, "{failure}");
+        assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Deny", "{failure}");
+        assert_eq!(
+            response["policyDocument"]["Statement"][0]["Resource"],
+            json!(["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"]),
+            "{failure}"
+        );
+        assert_eq!(response["policyDocument"]["Statement"].as_array().map(Vec::len), Some(1));
+    }
+}
+
+#[test]
+fn without_a_method_arn_everything_is_unauthorized() {
+    let allowed = check_decision(decision(Effect::Allow, "u", &[("GET", "/")]), &arn());
+    for outcome in [allowed, Outcome::Unauthorized, Outcome::FailClosed(Failure::NoPolicy)] {
+        assert_eq!(respond(&outcome, None), AuthorizerResponse::Unauthorized);
+    }
+}
+
+fn failure_of(d: Decision) -> Failure {
+    match check_decision(d, &arn()) {
+        Outcome::FailClosed(f) => f,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn malformed_answers_fail_closed() {
+    let rows: Vec<(Decision, &str)> = vec![
+        (decision(Effect::Allow, "u", &[]), "allow without grants"),
+        (decision(Effect::Allow, "", &[("GET", "/")]), "empty principal"),
+        (decision(Effect::Deny, "", &[]), "empty principal"),
+        (decision(Effect::Allow, "u", &[("get", "/notes")]), "grant"),
+        (decision(Effect::Allow, "u", &[("GET", "notes")]), "grant"),
+        (decision(Effect::Allow, "u", &[("GET", "/notes /x")]), "grant"),
+        (decision(Effect::Allow, "u", &[("GET", "/notes\n")]), "grant"),
+        (decision(Effect::Allow, "u", &[("GET,POST", "/")]), "grant"),
+        (decision(Effect::Allow, "u", &[("$", "/")]), "grant"),
+    ];
+    for (d, expected) in rows {
+        let text = failure_of(d.clone()).to_string();
+        assert!(text.contains(expected), "{d:?}: {text}");
+    }
+    let mut nan = decision(Effect::Allow, "u", &[("GET", "/")]);
+    nan.context = vec![("n".to_owned(), ContextValue::Number(f64::NAN))];
+    assert!(matches!(failure_of(nan), Failure::Malformed(m) if m.contains("finite")));
+    let mut dup = decision(Effect::Allow, "u", &[("GET", "/")]);
+    dup.context = vec![("k".to_owned(), true.into()), ("k".to_owned(), false.into())];
+    assert!(matches!(failure_of(dup), Failure::Malformed(m) if m.contains("twice")));
+    let mut bad_key = decision(Effect::Allow, "u", &[("GET", "/")]);
+    bad_key.context = vec![("a b".to_owned(), true.into())];
+    assert!(matches!(failure_of(bad_key), Failure::Malformed(_)));
+}
+
+impl From<bool> for ContextValue {
+    fn from(b: bool) -> Self {
+        ContextValue::Boolean(b)
+    }
+}
+
+#[test]
+fn oversized_answers_fail_closed() {
+    let long_principal = decision(Effect::Allow, &"p".repeat(answer::MAX_PRINCIPAL_BYTES + 1), &[("GET", "/")]);
+    assert!(matches!(failure_of(long_principal), Failure::Oversized(m) if m.contains("principal")));
+
+    let paths: Vec<String> = (0..=answer::MAX_GRANTS).map(|i| format!("/r{i}")).collect();
+    let grants: Vec<(&str, &str)> = paths.iter().map(|p| ("GET", p.as_str())).collect();
+    assert!(matches!(failure_of(decision(Effect::Allow, "u", &grants)), Failure::Oversized(m) if m.contains("grants")));
+
+    let long_path = format!("/{}", "a".repeat(answer::MAX_RESOURCE_ARN_CHARS));
+    let long_grant = decision(Effect::Allow, "u", &[("GET", &long_path)]);
+    assert!(matches!(failure_of(long_grant), Failure::Oversized(m) if m.contains("resource")));
+
+    let mut many = decision(Effect::Allow, "u", &[("GET", "/")]);
+    many.context = (0..=answer::MAX_CONTEXT_ENTRIES).map(|i| (format!("k{i}"), true.into())).collect();
+    assert!(matches!(failure_of(many), Failure::Oversized(m) if m.contains("context")));
+
+    let mut big = decision(Effect::Allow, "u", &[("GET", "/")]);
+    big.context = vec![("k".to_owned(), ContextValue::Text("v".repeat(answer::MAX_RESPONSE_BYTES)))];
+    assert!(matches!(failure_of(big), Failure::Oversized(m) if m.contains("response")));
+}
+
+#[test]
+fn websocket_route_keys_and_wildcards_are_valid_grants() {
+    let ok = decision(Effect::Allow, "u", &[("$connect", "/"), ("*", "/*"), ("GET", "/notes/{id}/?")]);
+    assert!(matches!(check_decision(ok, &arn()), Outcome::Allow(_)));
+}

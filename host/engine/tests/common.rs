@@ -1,0 +1,34 @@
+//! Shared helpers for the engine's integration tests.
+#![allow(dead_code, reason = "each test binary uses a subset")]
+
+use authz_engine::{AuthorizerResponse, Engine, Limits, Policy, Verdict, authorize};
+use std::sync::Arc;
+
+/// 2026-01-01T00:00:00Z: inside every example JWT's validity.
+pub const NOW_MS: u64 = 1_767_225_600_000;
+
+pub fn engine() -> Arc<Engine> {
+    Engine::new(Limits::default()).expect("engine")
+}
+
+pub fn load(engine: &Engine, component: &str, config: &str) -> Policy {
+    let bytes = std::fs::read(component).expect("component built by policy-artifacts");
+    engine.load(&bytes, config, None).expect("policy loads")
+}
+
+pub fn static_token(engine: &Engine) -> Policy {
+    load(engine, policy_artifacts::STATIC_TOKEN, &policy_artifacts::policy_file("static-token/config.json"))
+}
+
+pub fn run(engine: &Engine, policy: &Policy, event: &str) -> (Verdict, AuthorizerResponse) {
+    authorize(engine, Some(policy), event.as_bytes(), "Authorization", NOW_MS)
+}
+
+pub fn token_event(token: &str, method: &str, path: &str) -> String {
+    serde_json::json!({
+        "type": "TOKEN",
+        "authorizationToken": token,
+        "methodArn": format!("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/{method}/{}", path.trim_start_matches('/')),
+    })
+    .to_string()
+}

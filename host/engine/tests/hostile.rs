@@ -1,0 +1,162 @@
+//! Hostile policies: each must fail closed within its budget, and the host must
+//! keep serving correct decisions afterwards.
+
+mod common;
+
+use authz_engine::{Engine, Failure, Limits, Outcome, Policy, Verdict};
+use common::*;
+use policy_artifacts::fixture;
+use std::time::{Duration, Instant};
+
+fn hostile(engine: &Engine, config: &str) -> Policy {
+    load(engine, policy_artifacts::HOSTILE, config)
+}
+
+/// Runs `config`'s misbehaviour, checks it failed closed the expected way within
+/// `within`, then checks a good decision still comes out of the same engine.
+fn fails_closed(engine: &Engine, config: &str, within: Duration) -> Verdict {
+    let policy = hostile(engine, config);
+    let started = Instant::now();
+    let (verdict, response) = run(engine, &policy, &fixture("events/token-abc123.json"));
+    let elapsed = started.elapsed();
+    assert!(elapsed < within, "{config}: took {elapsed:?}");
+    assert!(matches!(verdict.outcome, Outcome::FailClosed(_)), "{config}: {:?}", verdict.outcome);
+    let json = response.to_json();
+    assert_eq!(json["policyDocument"]["Statement"][0]["Effect"], "Deny", "{config}");
+    assert_eq!(json["principalId"], "fail-closed", "{config}");
+
+    let good = static_token(engine);
+    let (after, _) = run(engine, &good, &fixture("events/token-abc123.json"));
+    assert!(matches!(after.outcome, Outcome::Allow(ref a) if a.principal_id == "user1"), "{config}: after");
+    verdict
+}
+
+fn limits() -> Limits {
+    Limits { decision_timeout: Duration::from_millis(50), max_memory_bytes: 16 << 20, ..Limits::default() }
+}
+
+#[test]
+fn infinite_loop_times_out() {
+    let engine = Engine::new(limits()).unwrap();
+    let v = fails_closed(&engine, r#"{"mode":"loop"}"#, Duration::from_millis(500));
+    assert_eq!(v.outcome, Outcome::FailClosed(Failure::Timeout { budget_ms: 50 }));
+    assert!(v.latency >= Duration::from_millis(45), "deadline fired early: {:?}", v.latency);
+}
+
+#[test]
+fn slow_policy_inside_the_budget_is_served_and_past_it_is_not() {
+    let engine = Engine::new(limits()).unwrap();
+    let slow = hostile(&engine, r#"{"mode":"slow","millis":5}"#);
+    let (v, _) = run(&engine, &slow, &fixture("events/token-abc123.json"));
+    assert!(matches!(v.outcome, Outcome::Allow(_)), "{:?}", v.outcome);
+    let v = fails_closed(&engine, r#"{"mode":"slow","millis":200}"#, Duration::from_millis(500));
+    assert!(matches!(v.outcome, Outcome::FailClosed(Failure::Timeout { .. })));
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_cap() {
+    let engine = Engine::new(limits()).unwrap();
+    let v = fails_closed(&engine, r#"{"mode":"alloc"}"#, Duration::from_secs(2));
+    assert_eq!(v.outcome, Outcome::FailClosed(Failure::MemoryExhausted { limit_bytes: 16 << 20 }));
+    // Just under the cap is fine.
+    let under = hostile(&engine, r#"{"mode":"alloc-bytes","bytes":8000000}"#);
+    let (v, _) = run(&engine, &under, &fixture("events/token-abc123.json"));
+    assert!(matches!(v.outcome, Outcome::Allow(_)), "{:?}", v.outcome);
+    let v = fails_closed(&engine, r#"{"mode":"alloc-bytes","bytes":20000000}"#, Duration::from_secs(2));
+    assert!(matches!(v.outcome, Outcome::FailClosed(Failure::MemoryExhausted { .. })));
+}
+
+#[test]
+fn unbounded_recursion_traps() {
+    let engine = Engine::new(limits()).unwrap();
+    let v = fails_closed(&engine, r#"{"mode":"recurse"}"#, Duration::from_secs(2));
+    assert!(matches!(v.outcome, Outcome::FailClosed(Failure::Trap(_))), "{:?}", v.outcome);
+}
+
+#[test]
+fn panic_traps_and_its_message_is_captured() {
+    let engine = Engine::new(limits()).unwrap();
+    let v = fails_closed(&engine, r#"{"mode":"panic"}"#, Duration::from_secs(1));
+    assert!(matches!(v.outcome, Outcome::FailClosed(Failure::Trap(_))), "{:?}", v.outcome);
+    let stderr = v.guest_stderr.unwrap_or_default();
+    assert!(stderr.contains("hostile policy panicked on purpose"), "stderr: {stderr}");
+    assert!(v.error_chain.is_some());
+}
+
+#[test]
+fn trapping_on_some_inputs_only_fails_those() {
+    let engine = Engine::new(limits()).unwrap();
+    let policy = hostile(&engine, r#"{"mode":"trap-if-header"}"#);
+    let mut trapping: serde_json::Value = serde_json::from_str(&fixture("events/request-abc123.json")).unwrap();
+    trapping["headers"]["X-Trap"] = "1".into();
+    trapping["multiValueHeaders"]["X-Trap"] = serde_json::json!(["1"]);
+    for _ in 0..3 {
+        let (v, _) = run(&engine, &policy, &trapping.to_string());
+        assert!(matches!(v.outcome, Outcome::FailClosed(Failure::Trap(_))), "{:?}", v.outcome);
+        let (v, _) = run(&engine, &policy, &fixture("events/request-abc123.json"));
+        assert!(matches!(v.outcome, Outcome::Allow(_)), "{:?}", v.outcome);
+    }
+}
+
+#[test]
+fn policy_errors_and_bad_answers_fail_closed() {
+    let engine = Engine::new(limits()).unwrap();
+    let second = Duration::from_secs(1);
+    let cases = [
+        (r#"{"mode":"error"}"#, "policy error"),
+        (r#"{"mode":"huge-context","entries":1000,"value_len":10}"#, "oversized"),
+        (r#"{"mode":"huge-context","entries":10,"value_len":100000}"#, "oversized"),
+        (r#"{"mode":"huge-principal","len":2000000}"#, "oversized"),
+        (r#"{"mode":"many-grants","count":5000}"#, "oversized"),
+        (r#"{"mode":"bad-grant","method":"GET","path":"notes"}"#, "malformed"),
+        (r#"{"mode":"bad-grant","method":"GET","path":"/notes\"]}"}"#, "malformed"),
+        (r#"{"mode":"allow-without-grants"}"#, "malformed"),
+    ];
+    for (config, expected) in cases {
+        let v = fails_closed(&engine, config, second);
+        let reason = match &v.outcome {
+            Outcome::FailClosed(f) => f.to_string(),
+            other => panic!("{config}: {other:?}"),
+        };
+        assert!(reason.contains(expected), "{config}: {reason}");
+    }
+}
+
+#[test]
+fn the_sandbox_grants_no_files_env_or_network() {
+    // SAFETY of the assertion: a listener the guest could reach if sockets leaked.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let engine = Engine::new(limits()).unwrap();
+    let policy = hostile(&engine, &format!(r#"{{"mode":"escape","port":{port}}}"#));
+    let (v, response) = run(&engine, &policy, &fixture("events/token-abc123.json"));
+    match v.outcome {
+        Outcome::Deny { ref principal_id, .. } => assert_eq!(principal_id, "sandboxed"),
+        other => panic!("the policy escaped its sandbox: {other:?} {}", response.to_json()),
+    }
+    assert!(!std::path::Path::new("/tmp/hostile-policy-was-here").exists());
+}
+
+#[test]
+fn many_failures_in_a_row_do_not_exhaust_the_pool() {
+    let engine = Engine::new(Limits { max_concurrent_decisions: 4, ..limits() }).unwrap();
+    let policy = hostile(&engine, r#"{"mode":"panic"}"#);
+    for _ in 0..50 {
+        let (v, _) = run(&engine, &policy, &fixture("events/token-abc123.json"));
+        assert!(matches!(v.outcome, Outcome::FailClosed(Failure::Trap(_))));
+    }
+    let good = static_token(&engine);
+    let (v, _) = run(&engine, &good, &fixture("events/token-abc123.json"));
+    assert!(matches!(v.outcome, Outcome::Allow(_)));
+}
+
+#[test]
+fn secrets_in_guest_output_are_redacted() {
+    let engine = Engine::new(limits()).unwrap();
+    let policy = hostile(&engine, r#"{"mode":"panic"}"#);
+    let (v, _) = run(&engine, &policy, &token_event("Bearer sup3r-secret-token", "GET", "/notes"));
+    let stderr = v.guest_stderr.unwrap_or_default();
+    assert!(stderr.contains("[redacted]"), "the guest did echo the identity: {stderr}");
+    assert!(!stderr.contains("sup3r-secret-token"), "{stderr}");
+    assert!(!format!("{:?}", v.error_chain).contains("sup3r-secret-token"));
+}

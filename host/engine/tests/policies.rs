@@ -1,0 +1,144 @@
+//! The shipped policies, as real components, through the same path the
+//! Lambda uses.
+
+mod common;
+
+use authz_engine::iam::{IamDecision, evaluate};
+use authz_engine::{AuthorizerResponse, Outcome};
+use common::*;
+use policy_artifacts::fixture;
+use serde_json::json;
+
+fn policy_of(response: &AuthorizerResponse) -> &authz_engine::outcome::PolicyResponse {
+    match response {
+        AuthorizerResponse::Policy(p) => p,
+        AuthorizerResponse::Unauthorized => panic!("expected a policy, got Unauthorized"),
+    }
+}
+
+#[test]
+fn the_tutorial_token_gets_exactly_get_notes() {
+    let engine = engine();
+    let policy = static_token(&engine);
+    let (verdict, response) = run(&engine, &policy, &fixture("events/token-abc123.json"));
+    assert!(matches!(verdict.outcome, Outcome::Allow(ref a) if a.principal_id == "user1"));
+    assert_eq!(
+        response.to_json(),
+        json!({
+            "principalId": "user1",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": ["execute-api:Invoke"],
+                    "Effect": "Allow",
+                    "Resource": ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes"]
+                }]
+            },
+            "context": {},
+            "usageIdentifierKey": null
+        })
+    );
+    // The cached policy must refuse other routes (implicit deny), not only this one.
+    let doc = &policy_of(&response).policy_document;
+    let arn = |route: &str| format!("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/{route}");
+    assert_eq!(evaluate(doc, &arn("GET/notes")), IamDecision::Allow);
+    assert_eq!(evaluate(doc, &arn("DELETE/notes")), IamDecision::ImplicitDeny);
+    assert_eq!(evaluate(doc, &arn("GET/notes/1")), IamDecision::ImplicitDeny);
+}
+
+#[test]
+fn wrong_token_is_an_explicit_deny_and_empty_is_unauthorized() {
+    let engine = engine();
+    let policy = static_token(&engine);
+    let (_, wrong) = run(&engine, &policy, &fixture("events/token-wrong.json"));
+    let doc = &policy_of(&wrong).policy_document;
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes";
+    assert_eq!(evaluate(doc, arn), IamDecision::ExplicitDeny);
+    let (verdict, empty) = run(&engine, &policy, &fixture("events/token-empty.json"));
+    assert_eq!(verdict.outcome, Outcome::Unauthorized);
+    assert_eq!(empty, AuthorizerResponse::Unauthorized);
+}
+
+#[test]
+fn request_events_carry_headers_query_and_identity() {
+    let engine = engine();
+    let policy = static_token(&engine);
+    let (verdict, _) = run(&engine, &policy, &fixture("events/request-abc123.json"));
+    assert!(matches!(verdict.outcome, Outcome::Allow(ref a) if a.principal_id == "user1"));
+    // AWS's own REQUEST example has no Authorization header: unauthorized.
+    let (verdict, _) = run(&engine, &policy, &fixture("events/rest-request-aws-docs.json"));
+    assert_eq!(verdict.outcome, Outcome::Unauthorized);
+}
+
+#[test]
+fn admin_context_reaches_the_response() {
+    let engine = engine();
+    let policy = static_token(&engine);
+    let (_, response) = run(&engine, &policy, &fixture("events/token-admin.json"));
+    let json = response.to_json();
+    assert_eq!(json["principalId"], "admin");
+    assert_eq!(json["context"], json!({"notesReadAny": true, "role": "admin"}));
+    assert_eq!(
+        json["policyDocument"]["Statement"][0]["Resource"],
+        json!(["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"])
+    );
+}
+
+#[test]
+fn bad_events_are_unauthorized_without_running_the_policy() {
+    let engine = engine();
+    let policy = static_token(&engine);
+    for event in [
+        "",
+        "not json",
+        "[]",
+        r#"{"type":"TOKEN","authorizationToken":"abc123"}"#,
+        r#"{"type":"TOKEN","authorizationToken":"abc123","methodArn":"arn:aws:s3:::bucket"}"#,
+        r#"{"type":"SOMETHING","methodArn":"arn:aws:execute-api:us-east-1:1:a/prod/GET/notes"}"#,
+    ] {
+        let (verdict, response) = run(&engine, &policy, event);
+        assert!(matches!(verdict.outcome, Outcome::FailClosed(authz_engine::Failure::BadEvent(_))), "{event}");
+        assert_eq!(response, AuthorizerResponse::Unauthorized, "{event}");
+    }
+}
+
+fn jwt_token(name: &str) -> String {
+    let tokens: serde_json::Value =
+        serde_json::from_str(&policy_artifacts::policy_file("jwt/testdata/tokens.json")).unwrap();
+    tokens[name].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn jwt_policy_verifies_each_algorithm_in_the_sandbox() {
+    let engine = engine();
+    let policy = load(&engine, policy_artifacts::JWT_POLICY, &policy_artifacts::policy_file("jwt/config.json"));
+    for (name, principal) in [("hs256_user1", "user1"), ("rs256_user2", "user2"), ("es256_admin", "admin")] {
+        let event = token_event(&format!("Bearer {}", jwt_token(name)), "GET", "/notes");
+        let (verdict, _) = run(&engine, &policy, &event);
+        assert!(matches!(verdict.outcome, Outcome::Allow(ref a) if a.principal_id == principal), "{name}: {verdict:?}");
+    }
+    for name in ["expired", "tampered", "alg_none", "wrong_audience", "alg_confusion_rsa_pub_as_hmac"] {
+        let event = token_event(&jwt_token(name), "GET", "/notes");
+        assert_eq!(run(&engine, &policy, &event).1, AuthorizerResponse::Unauthorized, "{name}");
+    }
+}
+
+#[test]
+fn loading_checks_the_module_and_its_config() {
+    use authz_engine::LoadError;
+    let engine = engine();
+    let bytes = std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap();
+    assert!(matches!(engine.load(b"garbage", "{}", None), Err(LoadError::NotAComponent(_))));
+    let core_module = wat::parse_str("(module)").unwrap();
+    assert!(matches!(engine.load(&core_module, "{}", None), Err(LoadError::NotAComponent(_))));
+    let other_world = wat::parse_str("(component)").unwrap();
+    let err = engine.load(&other_world, "{}", None).unwrap_err();
+    assert!(matches!(err, LoadError::WrongWorld(_)), "{err}");
+    let err = engine.load(&bytes, r#"{"tokens": {"abc": {}}}"#, None).unwrap_err();
+    assert!(matches!(err, LoadError::Config(_)), "{err}");
+    assert!(err.to_string().contains("invalid config"), "{err}");
+    assert!(matches!(engine.load(&bytes, "not json", None), Err(LoadError::Config(_))));
+    let policy = engine.load(&bytes, &policy_artifacts::policy_file("static-token/config.json"), Some("v1".into())).unwrap();
+    assert_eq!(policy.id().sha256, authz_engine::sha256_hex(&bytes));
+    assert_eq!(policy.id().version.as_deref(), Some("v1"));
+}
