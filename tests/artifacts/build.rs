@@ -65,7 +65,10 @@ fn main() {
         fail("building policies/ for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)");
     }
 
-    let mut out = String::new();
+    let mut out = format!(
+        "/// The target dir the components were built in (reuse it to skip a rebuild).\npub const TARGET_DIR: &str = {:?};\n",
+        target_dir.display().to_string()
+    );
     for (name, path) in &artifacts {
         let constant = name.to_uppercase().replace('-', "_");
         out.push_str(&format!("/// `{name}` component.\npub const {constant}: &str = {path:?};\n"));

@@ -188,19 +188,28 @@ impl Engine {
     /// Compiles `bytes` and prepares a policy with its `config`, checking that it
     /// is a component of our world and that it accepts the configuration.
     pub fn load(&self, bytes: &[u8], config: &str, version: Option<String>) -> Result<Policy, LoadError> {
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent(chain(&e)))?;
         let id = PolicyId { sha256: sha256_hex(bytes), version };
-        self.prepare(component, config, id)
+        self.prepare(self.compile(bytes)?, config, id)
+    }
+
+    /// Checks that `bytes` is a component of our world, without a config.
+    pub fn check_world(&self, bytes: &[u8]) -> Result<(), LoadError> {
+        self.link(&self.compile(bytes)?).map(drop)
+    }
+
+    fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+        Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent(chain(&e)))
+    }
+
+    fn link(&self, component: &Component) -> Result<AuthorizerPolicyPre<GuestState>, LoadError> {
+        let instance_pre =
+            self.linker.instantiate_pre(component).map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
+        AuthorizerPolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(chain(&e)))
     }
 
     /// Prepares an already compiled component (e.g. from the compiled-code cache).
     pub fn prepare(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
-        let pre = AuthorizerPolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(chain(&e)))?;
+        let pre = self.link(&component)?;
         let policy = Policy { id, pre, config: config.to_owned() };
         // One trial run of `init`: a policy that cannot start with its config
         // never becomes the one serving requests.

@@ -45,11 +45,6 @@ pub enum EventError {
     MethodArnTooLong(usize),
 }
 
-/// Parses an event from JSON.
-pub fn parse_event(json: &[u8]) -> Result<AuthorizerEvent, EventError> {
-    Ok(serde_json::from_slice(json)?)
-}
-
 impl AuthorizerEvent {
     /// The event's method ARN, parsed.
     pub fn method_arn(&self) -> Result<MethodArn, EventError> {

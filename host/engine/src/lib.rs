@@ -21,7 +21,7 @@ pub use bindings::{
     CONTRACT_VERSION, ContextValue, Decision, Effect, Grant, MethodArn, PolicyError, Request, RequestKind,
 };
 pub use engine::{Engine, EngineError, LoadError, Policy, PolicyId, Verdict, chain, sha256_hex};
-pub use event::{AuthorizerEvent, EventError, parse_event};
+pub use event::{AuthorizerEvent, EventError};
 pub use limits::Limits;
 pub use outcome::{AuthorizerResponse, Failure, Outcome, respond};
 
@@ -31,11 +31,12 @@ pub use outcome::{AuthorizerResponse, Failure, Outcome, respond};
 pub fn authorize(
     engine: &Engine,
     policy: Option<&Policy>,
-    event: &[u8],
+    event: serde_json::Value,
     identity_header: &str,
     now_ms: u64,
 ) -> (Verdict, AuthorizerResponse) {
-    let request = match parse_event(event).and_then(|e| e.into_request(identity_header, now_ms)) {
+    let parsed = serde_json::from_value::<AuthorizerEvent>(event).map_err(EventError::from);
+    let request = match parsed.and_then(|e| e.into_request(identity_header, now_ms)) {
         Ok(request) => request,
         Err(e) => {
             let verdict = Verdict::failed(Failure::BadEvent(e.to_string()));

@@ -113,4 +113,45 @@ tokens = {
     "garbage": "not.a.jwt",
 }
 json.dump(tokens, open(os.path.join(here, "tokens.json"), "w"), indent=2)
-print("wrote keys.json, ../config.json, tokens.json")
+
+ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes"
+
+
+def case(name, token, expect, now=None):
+    c = {"name": name, "event": {"type": "TOKEN", "authorizationToken": token, "methodArn": ARN}, "expect": expect}
+    if now is not None:
+        c["now"] = now
+    return c
+
+
+bearer = lambda name: "Bearer " + tokens[name]
+cases = {"now": "2026-01-01T00:00:00Z", "cases": [
+    case("HS256 token of user1 reads notes", bearer("hs256_user1"),
+         {"outcome": "allow", "principal": "user1", "context": {"email": "user1@example.com"},
+          "allows": ["GET /notes"], "denies": ["DELETE /notes", "GET /notes/n1"]}),
+    case("RS256 token of user2 reads notes", bearer("rs256_user2"),
+         {"outcome": "allow", "principal": "user2", "allows": ["GET /notes"]}),
+    case("ES256 admin token gets both scopes and the admin context", bearer("es256_admin"),
+         {"outcome": "allow", "principal": "admin", "context": {"notesReadAny": True, "tenant": "acme"},
+          "allows": ["GET /notes", "DELETE /notes/n1", "POST /notes"], "denies": ["GET /admin"]}),
+    case("scopes as an scp array", bearer("scope_array"), {"outcome": "allow", "allows": ["GET /notes"]}),
+    case("a token without kid is matched by algorithm", tokens["no_kid"], {"outcome": "allow"}),
+    case("a valid token whose scopes grant nothing is denied", bearer("no_grants"),
+         {"outcome": "deny", "principal": "user1", "denies": ["GET /notes"]}),
+    case("expired", bearer("expired"), {"outcome": "unauthorized"}),
+    case("expired, but inside the 60 s leeway", bearer("expired"), {"outcome": "allow"}, now=PAST * 1000 + 60000),
+    case("not valid yet", bearer("not_yet_valid"), {"outcome": "unauthorized"}),
+    case("wrong issuer", bearer("wrong_issuer"), {"outcome": "unauthorized"}),
+    case("wrong audience", bearer("wrong_audience"), {"outcome": "unauthorized"}),
+    case("no exp claim", bearer("no_exp"), {"outcome": "unauthorized"}),
+    case("no sub claim", bearer("no_sub"), {"outcome": "unauthorized"}),
+    case("payload tampered after signing", bearer("tampered"), {"outcome": "unauthorized"}),
+    case("alg none", bearer("alg_none"), {"outcome": "unauthorized"}),
+    case("unknown kid", bearer("unknown_kid"), {"outcome": "unauthorized"}),
+    case("signed with another HMAC secret", bearer("wrong_hs_secret"), {"outcome": "unauthorized"}),
+    case("RSA public key used as an HMAC secret", bearer("alg_confusion_rsa_pub_as_hmac"), {"outcome": "unauthorized"}),
+    case("not a JWT", bearer("garbage"), {"outcome": "unauthorized"}),
+    case("no token", "", {"outcome": "unauthorized"}),
+]}
+json.dump(cases, open(os.path.join(here, "..", "cases.json"), "w"), indent=2)
+print("wrote keys.json, ../config.json, tokens.json, ../cases.json")

@@ -1,0 +1,53 @@
+//! `authz policy test`: run a cases file, one line per case, then a summary.
+
+use super::{ModuleArgs, cases, engine, load};
+use crate::error::CliError;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    module: ModuleArgs,
+    /// The cases file (JSON).
+    #[arg(long)]
+    cases: PathBuf,
+}
+
+/// Counts of a run.
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+}
+
+/// Runs every case, printing one line each; used by `test` and `publish`.
+pub fn run_cases(
+    engine: &authz_engine::Engine,
+    policy: &authz_engine::Policy,
+    file: &cases::CasesFile,
+) -> Summary {
+    let mut summary = Summary { passed: 0, failed: 0 };
+    for case in &file.cases {
+        match file.run(engine, policy, case) {
+            Ok(()) => {
+                summary.passed += 1;
+                println!("ok    {}", case.name);
+            }
+            Err(reason) => {
+                summary.failed += 1;
+                println!("FAIL  {}: {reason}", case.name);
+            }
+        }
+    }
+    println!("{} passed, {} failed", summary.passed, summary.failed);
+    summary
+}
+
+pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
+    let file = cases::load(&args.cases)?;
+    let engine = engine()?;
+    let policy = load(&engine, &args.module)?;
+    let summary = run_cases(&engine, &policy, &file);
+    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
