@@ -1,1 +1,102 @@
-fn main(){}
+//! Decision latency: each shipped policy as a component (a fresh sandboxed
+//! instance per decision, as in production) next to the same logic compiled
+//! natively (the floor), plus the whole authorizer path (event JSON in,
+//! response JSON out).
+//!
+//! Run: `cargo bench -p authz-engine --bench decision`. Results: BENCHMARKS.md.
+
+use authz_engine::{Engine, Limits, authorize};
+use authz_policy::{MethodArn, Policy as _, Request, RequestKind, parse_config};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+const NOW_MS: u64 = 1_767_225_600_000;
+
+fn arn() -> MethodArn {
+    MethodArn {
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        api_id: "a1b2c3d4e5".into(),
+        stage: "prod".into(),
+        method: "GET".into(),
+        path: "/notes".into(),
+    }
+}
+
+fn jwt_token() -> String {
+    let tokens: serde_json::Value =
+        serde_json::from_str(&policy_artifacts::policy_file("jwt/testdata/tokens.json")).unwrap();
+    format!("Bearer {}", tokens["hs256_user1"].as_str().unwrap())
+}
+
+fn token_event(token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "TOKEN",
+        "authorizationToken": token,
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes",
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::new(Limits::default()).unwrap();
+    let cases = [
+        ("static-token", policy_artifacts::STATIC_TOKEN, "static-token/config.json", "abc123".to_owned()),
+        ("jwt-hs256", policy_artifacts::JWT_POLICY, "jwt/config.json", jwt_token()),
+    ];
+    for (name, component, config_file, token) in cases {
+        let config = policy_artifacts::policy_file(config_file);
+        let bytes = std::fs::read(component).unwrap();
+        let policy = engine.load(&bytes, &config, None).unwrap();
+        let event = token_event(&token);
+        let request = serde_json::from_value::<authz_engine::AuthorizerEvent>(event.clone())
+            .unwrap()
+            .into_request("Authorization", NOW_MS)
+            .unwrap();
+        assert!(matches!(engine.decide(&policy, &request).outcome, authz_engine::Outcome::Allow(_)));
+
+        let mut group = c.benchmark_group(name);
+        group.bench_function("wasm: fresh instance per decision", |b| {
+            b.iter(|| black_box(engine.decide(&policy, black_box(&request))))
+        });
+        group.bench_function("wasm: full authorizer path (event JSON -> response)", |b| {
+            b.iter(|| black_box(authorize(&engine, Some(&policy), black_box(event.clone()), "Authorization", NOW_MS)))
+        });
+
+        let mut native_request = Request::new(RequestKind::Token, arn());
+        native_request.identity = Some(token.clone());
+        native_request.now_ms = NOW_MS;
+        match name {
+            "static-token" => {
+                use static_token::StaticToken as P;
+                let parsed = parse_config::<P>(&config).unwrap();
+                group.bench_function("native: parse config + decide", |b| {
+                    b.iter(|| {
+                        let c = parse_config::<P>(black_box(&config)).unwrap();
+                        black_box(P::decide(&c, black_box(&native_request)))
+                    })
+                });
+                group.bench_function("native: decide (config parsed once)", |b| {
+                    b.iter(|| black_box(P::decide(&parsed, black_box(&native_request))))
+                });
+            }
+            _ => {
+                use jwt_policy::Jwt as P;
+                let parsed = parse_config::<P>(&config).unwrap();
+                group.bench_function("native: parse config + decide", |b| {
+                    b.iter(|| {
+                        let c = parse_config::<P>(black_box(&config)).unwrap();
+                        black_box(P::decide(&c, black_box(&native_request)))
+                    })
+                });
+                group.bench_function("native: decide (config parsed once)", |b| {
+                    b.iter(|| black_box(P::decide(&parsed, black_box(&native_request))))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -4,6 +4,7 @@
 use crate::bindings::{AuthorizerPolicyPre, Request};
 use crate::limits::Limits;
 use crate::outcome::{Failure, Outcome, PolicyFault, check_decision};
+use crate::preinit::SnapshotError;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,12 +52,21 @@ pub struct Policy {
     id: PolicyId,
     pre: AuthorizerPolicyPre<GuestState>,
     config: String,
+    /// The component is a snapshot taken after `init(config)`: decisions only
+    /// call `evaluate`.
+    initialized: bool,
 }
 
 impl Policy {
     /// What this policy version is known by.
     pub fn id(&self) -> &PolicyId {
         &self.id
+    }
+
+    /// Whether decisions start from a snapshot taken after `init` (the normal
+    /// case) rather than running `init` each time.
+    pub fn is_preinitialized(&self) -> bool {
+        self.initialized
     }
 }
 
@@ -155,10 +165,13 @@ impl Engine {
             .max_core_instances_per_component(16)
             .max_memory_size(limits.max_memory_bytes)
             .table_elements(100_000)
-            // Keep a small slot's pages resident between decisions: a memset is
-            // cheaper than the page faults of re-mapping them.
-            .linear_memory_keep_resident(256 << 10)
-            .table_keep_resident(64 << 10);
+            // Keep the hottest pages of a slot resident between decisions: a
+            // memset of 64 KiB is cheaper than faulting them in again
+            // (measured: see BENCHMARKS.md).
+            .linear_memory_keep_resident(64 << 10)
+            .table_keep_resident(64 << 10)
+            // Return slots to the pool in batches: one madvise for many decisions.
+            .decommit_batch_size(16);
         let mut config = wasmtime::Config::new();
         config
             .epoch_interruption(true)
@@ -187,9 +200,24 @@ impl Engine {
 
     /// Compiles `bytes` and prepares a policy with its `config`, checking that it
     /// is a component of our world and that it accepts the configuration.
+    ///
+    /// The configuration is applied once, here: `init` runs and the instance is
+    /// snapshotted (see `preinit`), so decisions start from the parsed config.
+    /// A component that cannot be snapshotted still loads, and then runs `init`
+    /// at the start of every decision.
     pub fn load(&self, bytes: &[u8], config: &str, version: Option<String>) -> Result<Policy, LoadError> {
         let id = PolicyId { sha256: sha256_hex(bytes), version };
-        self.prepare(self.compile(bytes)?, config, id)
+        match crate::preinit::snapshot(self, bytes, config) {
+            Ok(snapshot) => {
+                let pre = self.link(&self.compile(&snapshot)?)?;
+                Ok(Policy { id, pre, config: config.to_owned(), initialized: true })
+            }
+            Err(SnapshotError::Init(error, store)) => Err(LoadError::Config(classify(error, &store, &self.limits))),
+            Err(SnapshotError::Unsupported(reason)) => {
+                tracing::warn!(%reason, policy_sha256 = %id.sha256, "cannot pre-initialize the policy: its config will be parsed on every decision");
+                self.prepare(self.compile(bytes)?, config, id)
+            }
+        }
     }
 
     /// Checks that `bytes` is a component of our world, without a config.
@@ -197,20 +225,20 @@ impl Engine {
         self.link(&self.compile(bytes)?).map(drop)
     }
 
-    fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+    pub(crate) fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
         Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent(chain(&e)))
     }
 
-    fn link(&self, component: &Component) -> Result<AuthorizerPolicyPre<GuestState>, LoadError> {
+    pub(crate) fn link(&self, component: &Component) -> Result<AuthorizerPolicyPre<GuestState>, LoadError> {
         let instance_pre =
             self.linker.instantiate_pre(component).map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
         AuthorizerPolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(chain(&e)))
     }
 
-    /// Prepares an already compiled component (e.g. from the compiled-code cache).
-    pub fn prepare(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
+    /// Prepares a compiled component that runs `init` on every decision.
+    fn prepare(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
         let pre = self.link(&component)?;
-        let policy = Policy { id, pre, config: config.to_owned() };
+        let policy = Policy { id, pre, config: config.to_owned(), initialized: false };
         // One trial run of `init`: a policy that cannot start with its config
         // never becomes the one serving requests.
         let mut store = self.store();
@@ -221,7 +249,7 @@ impl Engine {
         Ok(policy)
     }
 
-    fn store(&self) -> Store<GuestState> {
+    pub(crate) fn store(&self) -> Store<GuestState> {
         let stderr = MemoryOutputPipe::new(self.limits.max_stderr_bytes);
         let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
         let state = GuestState {
@@ -243,11 +271,13 @@ impl Engine {
         store: &mut Store<GuestState>,
     ) -> Result<crate::bindings::AuthorizerPolicy, RunError> {
         let instance = policy.pre.instantiate(&mut *store).map_err(RunError::Instantiate)?;
-        instance
-            .authz_policy_policy()
-            .call_init(&mut *store, &policy.config)
-            .map_err(RunError::Wasm)?
-            .map_err(RunError::Policy)?;
+        if !policy.initialized {
+            instance
+                .authz_policy_policy()
+                .call_init(&mut *store, &policy.config)
+                .map_err(RunError::Wasm)?
+                .map_err(RunError::Policy)?;
+        }
         Ok(instance)
     }
 
@@ -286,7 +316,7 @@ impl Engine {
 }
 
 /// What went wrong inside a run, before classification.
-enum RunError {
+pub(crate) enum RunError {
     Instantiate(wasmtime::Error),
     Wasm(wasmtime::Error),
     Policy(crate::bindings::PolicyError),
@@ -367,3 +397,4 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
         .map(drop)
         .map_err(engine_error)
 }
+

@@ -16,6 +16,7 @@ pub mod iam;
 pub mod limits;
 pub mod log;
 pub mod outcome;
+mod preinit;
 
 pub use bindings::{
     CONTRACT_VERSION, ContextValue, Decision, Effect, Grant, MethodArn, PolicyError, Request, RequestKind,

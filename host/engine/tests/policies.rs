@@ -141,4 +141,5 @@ fn loading_checks_the_module_and_its_config() {
     let policy = engine.load(&bytes, &policy_artifacts::policy_file("static-token/config.json"), Some("v1".into())).unwrap();
     assert_eq!(policy.id().sha256, authz_engine::sha256_hex(&bytes));
     assert_eq!(policy.id().version.as_deref(), Some("v1"));
+    assert!(policy.is_preinitialized(), "the config is applied once, at load");
 }
