@@ -207,17 +207,34 @@ impl Engine {
     /// at the start of every decision.
     pub fn load(&self, bytes: &[u8], config: &str, version: Option<String>) -> Result<Policy, LoadError> {
         let id = PolicyId { sha256: sha256_hex(bytes), version };
+        self.load_with_component(bytes, config, id).map(|(policy, _)| policy)
+    }
+
+    /// [`Engine::load`], also returning the component decisions instantiate.
+    pub(crate) fn load_with_component(
+        &self,
+        bytes: &[u8],
+        config: &str,
+        id: PolicyId,
+    ) -> Result<(Policy, Component), LoadError> {
         match crate::preinit::snapshot(self, bytes, config) {
             Ok(snapshot) => {
-                let pre = self.link(&self.compile(&snapshot)?)?;
-                Ok(Policy { id, pre, config: config.to_owned(), initialized: true })
+                let component = self.compile(&snapshot)?;
+                Ok((self.preinitialized(component.clone(), config, id)?, component))
             }
             Err(SnapshotError::Init(error, store)) => Err(LoadError::Config(classify(error, &store, &self.limits))),
             Err(SnapshotError::Unsupported(reason)) => {
                 tracing::warn!(%reason, policy_sha256 = %id.sha256, "cannot pre-initialize the policy: its config will be parsed on every decision");
-                self.prepare(self.compile(bytes)?, config, id)
+                let component = self.compile(bytes)?;
+                Ok((self.prepare(component.clone(), config, id)?, component))
             }
         }
+    }
+
+    /// A policy from a component that already went through `init` (a snapshot).
+    pub(crate) fn preinitialized(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
+        let pre = self.link(&component)?;
+        Ok(Policy { id, pre, config: config.to_owned(), initialized: true })
     }
 
     /// Checks that `bytes` is a component of our world, without a config.

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod bindings;
+mod cache;
 mod engine;
 pub mod event;
 pub mod iam;
@@ -21,6 +22,7 @@ mod preinit;
 pub use bindings::{
     CONTRACT_VERSION, ContextValue, Decision, Effect, Grant, MethodArn, PolicyError, Request, RequestKind,
 };
+pub use cache::{CodeCache, LoadedFrom};
 pub use engine::{Engine, EngineError, LoadError, Policy, PolicyId, Verdict, chain, sha256_hex};
 pub use event::{AuthorizerEvent, EventError};
 pub use limits::Limits;

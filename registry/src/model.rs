@@ -1,0 +1,90 @@
+//! What the registry stores.
+//!
+//! DynamoDB table (`pk` = policy name, `sk` = item kind):
+//! - `v#0000000003`: a published version: digests, object keys, publisher, time, signature, note.
+//!   Written once, never changed.
+//! - `active`: the active pointer: a copy of the active version's fields plus a `revision`
+//!   that every activation bumps with a conditional write, and the stack of previously
+//!   active versions that `rollback` pops.
+//! - `event#<ms>#<revision>`: the audit log: every publish, activation and rollback.
+//!
+//! S3 bucket: `modules/<sha256>.wasm` and `configs/<sha256>.json`, content-addressed and
+//! never overwritten.
+
+/// One published version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// Policy name.
+    pub policy: String,
+    /// 1, 2, 3...
+    pub version: u64,
+    /// SHA-256 of the module bytes.
+    pub module_sha256: String,
+    /// SHA-256 of the config bytes.
+    pub config_sha256: String,
+    /// S3 key of the module.
+    pub module_key: String,
+    /// S3 key of the config.
+    pub config_key: String,
+    /// Who published it.
+    pub publisher: String,
+    /// When, in ms since the epoch.
+    pub published_at_ms: u64,
+    /// Base64 Ed25519 signature of [`crate::signing::message`], if signed.
+    pub signature: Option<String>,
+    /// Which key signed it.
+    pub key_id: Option<String>,
+    /// Free text from the publisher.
+    pub note: Option<String>,
+}
+
+/// The active pointer of a policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivePointer {
+    /// The active version.
+    pub active: PolicyVersion,
+    /// Bumped by every activation; the condition of the next one.
+    pub revision: u64,
+    /// Versions active before, oldest first; `rollback` returns to the last.
+    pub previous: Vec<u64>,
+    /// Who made the last change.
+    pub updated_by: String,
+    /// When, in ms since the epoch.
+    pub updated_at_ms: u64,
+}
+
+/// One audit entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// `publish`, `activate` or `rollback`.
+    pub action: String,
+    /// The version concerned.
+    pub version: u64,
+    /// The version active before (activations).
+    pub from_version: Option<u64>,
+    /// Who.
+    pub by: String,
+    /// When, in ms since the epoch.
+    pub at_ms: u64,
+}
+
+/// Everything the registry knows about a policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Every version, oldest first.
+    pub versions: Vec<PolicyVersion>,
+    /// The active pointer, if any version was activated.
+    pub active: Option<ActivePointer>,
+    /// Every change, oldest first.
+    pub events: Vec<AuditEvent>,
+}
+
+/// S3 key of a module.
+pub fn module_key(sha256: &str) -> String {
+    format!("modules/{sha256}.wasm")
+}
+
+/// S3 key of a config.
+pub fn config_key(sha256: &str) -> String {
+    format!("configs/{sha256}.json")
+}

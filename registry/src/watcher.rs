@@ -1,0 +1,212 @@
+//! Hot swap: the authorizer follows a policy's active pointer by itself.
+//!
+//! At most every `check_interval` it reads the pointer; only when the module
+//! or config digest changed does it download the version, check both digests
+//! and (when trusted keys are configured) the signature, compile it and swap
+//! it in. Decisions take an `Arc` of the current version when they start, so a
+//! request in flight finishes on the version it started with.
+//!
+//! Nothing here ever opens the gate: registry unreachable, object missing,
+//! digest or signature mismatch, a module that does not compile or whose
+//! config it rejects: the last good version keeps serving and the reason is
+//! logged. A rejected version is not remembered: the next check tries again.
+//! With no good version at all (cold start), there is no policy and the
+//! authorizer denies everything.
+
+use crate::client::{Registry, RegistryError};
+use crate::model::{ActivePointer, PolicyVersion};
+use crate::signing::{TrustedKey, message};
+use authz_engine::{CodeCache, Engine, LoadedFrom, Policy};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// How the watcher follows a policy.
+#[derive(Clone, Debug)]
+pub struct WatchConfig {
+    /// Policy name in the registry.
+    pub policy: String,
+    /// Minimum time between two reads of the active pointer.
+    pub check_interval: Duration,
+    /// When non-empty, only versions signed by one of these keys are activated.
+    pub trusted_keys: Vec<TrustedKey>,
+    /// Compiled-code cache, if any.
+    pub cache: Option<CodeCache>,
+}
+
+/// A version serving decisions.
+#[derive(Debug)]
+pub struct ActivePolicy {
+    /// Its registry record.
+    pub version: PolicyVersion,
+    /// The loaded policy.
+    pub policy: Policy,
+}
+
+/// What a check did.
+#[derive(Debug, PartialEq)]
+pub enum CheckOutcome {
+    /// Not due yet.
+    NotDue,
+    /// The active version is the one serving.
+    Unchanged,
+    /// A new version now serves.
+    Swapped {
+        /// The version serving before, if any.
+        from: Option<u64>,
+        /// The version serving now.
+        to: u64,
+        /// Whether it was compiled or came from the cache.
+        loaded_from: LoadedFrom,
+    },
+    /// The registry has no active version for the policy.
+    NoActiveVersion,
+    /// The active version was refused; the previous one keeps serving.
+    Rejected {
+        /// The refused version.
+        version: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The registry could not be read; the previous version keeps serving.
+    Unreachable(String),
+}
+
+/// Follows one policy's active version.
+pub struct PolicyWatcher {
+    engine: Arc<Engine>,
+    registry: Registry,
+    config: WatchConfig,
+    current: RwLock<Option<Arc<ActivePolicy>>>,
+    last_check: Mutex<Option<Instant>>,
+    /// Serializes checks: one download and compile at a time.
+    checking: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for PolicyWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyWatcher").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl PolicyWatcher {
+    /// A watcher with nothing loaded yet; call [`PolicyWatcher::check`] to load.
+    pub fn new(engine: Arc<Engine>, registry: Registry, config: WatchConfig) -> Self {
+        PolicyWatcher {
+            engine,
+            registry,
+            config,
+            current: RwLock::new(None),
+            last_check: Mutex::new(None),
+            checking: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The version serving now, if any. Hold the `Arc` for the whole decision.
+    pub fn current(&self) -> Option<Arc<ActivePolicy>> {
+        self.current.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// The engine decisions run on.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Whether the check interval has passed since the last check.
+    pub fn check_due(&self) -> bool {
+        let last = *self.last_check.lock().unwrap_or_else(|p| p.into_inner());
+        last.is_none_or(|t| t.elapsed() >= self.config.check_interval)
+    }
+
+    /// Checks now if due; see [`PolicyWatcher::check`].
+    pub async fn check_if_due(&self) -> CheckOutcome {
+        if !self.check_due() {
+            return CheckOutcome::NotDue;
+        }
+        self.check().await
+    }
+
+    /// Reads the active pointer and swaps in a new version if it changed and
+    /// passes every check. Never fails: the outcome says what happened, and
+    /// the last good version keeps serving unless a new one replaced it.
+    pub async fn check(&self) -> CheckOutcome {
+        let _one_at_a_time = self.checking.lock().await;
+        *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        let outcome = match self.registry.active(&self.config.policy).await {
+            Err(e) => CheckOutcome::Unreachable(e.to_string()),
+            Ok(None) => CheckOutcome::NoActiveVersion,
+            Ok(Some(pointer)) => self.consider(pointer).await,
+        };
+        self.log(&outcome);
+        outcome
+    }
+
+    async fn consider(&self, pointer: ActivePointer) -> CheckOutcome {
+        let target = pointer.active;
+        let serving = self.current();
+        if let Some(serving) = &serving
+            && serving.version.module_sha256 == target.module_sha256
+            && serving.version.config_sha256 == target.config_sha256
+        {
+            return CheckOutcome::Unchanged;
+        }
+        let reject = |reason: String| CheckOutcome::Rejected { version: target.version, reason };
+        if let Err(reason) = self.check_signature(&target) {
+            return reject(reason);
+        }
+        let fetched = match self.registry.fetch(&target).await {
+            Ok(fetched) => fetched,
+            Err(e @ (RegistryError::S3 { .. } | RegistryError::Dynamo { .. })) => return CheckOutcome::Unreachable(e.to_string()),
+            Err(e) => return reject(e.to_string()),
+        };
+        let engine = Arc::clone(&self.engine);
+        let cache = self.config.cache.clone();
+        let label = format!("{}@{}", target.policy, target.version);
+        // Compiling is CPU work: keep it off the async workers serving decisions.
+        let loaded = tokio::task::spawn_blocking(move || match &cache {
+            Some(cache) => engine.load_cached(cache, &fetched.module, &fetched.config, Some(label)),
+            None => engine.load(&fetched.module, &fetched.config, Some(label)).map(|p| (p, LoadedFrom::Compiled)),
+        })
+        .await;
+        let (policy, loaded_from) = match loaded {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(e)) => return reject(e.to_string()),
+            Err(e) => return reject(format!("loading task failed: {e}")),
+        };
+        let to = target.version;
+        let from = serving.map(|s| s.version.version);
+        let next = Arc::new(ActivePolicy { version: target, policy });
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(next);
+        CheckOutcome::Swapped { from, to, loaded_from }
+    }
+
+    fn check_signature(&self, v: &PolicyVersion) -> Result<(), String> {
+        if self.config.trusted_keys.is_empty() {
+            return Ok(());
+        }
+        let signature = v.signature.as_deref().ok_or("the version is not signed and trusted keys are configured")?;
+        let signed = message(&v.policy, &v.module_sha256, &v.config_sha256);
+        if self.config.trusted_keys.iter().any(|k| k.verifies(&signed, signature)) {
+            Ok(())
+        } else {
+            Err("the signature does not verify with any trusted key".to_owned())
+        }
+    }
+
+    fn log(&self, outcome: &CheckOutcome) {
+        let policy = self.config.policy.as_str();
+        let serving = self.current().map(|c| c.version.version);
+        match outcome {
+            CheckOutcome::NotDue | CheckOutcome::Unchanged => {}
+            CheckOutcome::Swapped { from, to, loaded_from } => {
+                tracing::info!(policy, from, to, loaded_from = ?loaded_from, "policy version swapped in")
+            }
+            CheckOutcome::NoActiveVersion => tracing::warn!(policy, serving, "the registry has no active version"),
+            CheckOutcome::Rejected { version, reason } => {
+                tracing::error!(policy, version, serving, %reason, "policy version refused; the last good version keeps serving")
+            }
+            CheckOutcome::Unreachable(reason) => {
+                tracing::warn!(policy, serving, %reason, "registry unreachable; the last good version keeps serving")
+            }
+        }
+    }
+}
