@@ -6,7 +6,7 @@
 //! - `active`: the active pointer: a copy of the active version's fields plus a `revision`
 //!   that every activation bumps with a conditional write, and the stack of previously
 //!   active versions that `rollback` pops.
-//! - `event#<ms>#<revision>`: the audit log: every publish, activation and rollback.
+//! - `event#<ms>#<revision>#<action>#<version>`: the audit log: every publish, activation and rollback.
 //!
 //! S3 bucket: `modules/<sha256>.wasm` and `configs/<sha256>.json`, content-addressed and
 //! never overwritten.

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 /// Why a key or signature could not be used.
@@ -65,7 +65,7 @@ impl TrustedKey {
     pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
         let Ok(bytes) = STANDARD.decode(signature) else { return false };
         let Ok(signature) = Signature::from_slice(&bytes) else { return false };
-        self.0.verify(message, &signature).is_ok()
+        self.0.verify_strict(message, &signature).is_ok()
     }
 }
 
@@ -111,6 +111,13 @@ impl SigningKeyPair {
     /// Base64 signature of `message`.
     pub fn sign(&self, message: &[u8]) -> String {
         STANDARD.encode(self.0.sign(message).to_bytes())
+    }
+
+    /// Signs a version of `policy` made of `module` and `config`: the
+    /// `(signature, key id)` a [`crate::Publication`] carries.
+    pub fn sign_version(&self, policy: &str, module: &[u8], config: &[u8]) -> (String, String) {
+        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        (self.sign(&message(policy, &digest(module), &digest(config))), self.public().key_id())
     }
 }
 

@@ -38,8 +38,8 @@ pub struct WatchConfig {
 pub struct ActivePolicy {
     /// Its registry record.
     pub version: PolicyVersion,
-    /// The loaded policy.
-    pub policy: Policy,
+    /// The loaded policy (shared: a decision holds it for its whole run).
+    pub policy: Arc<Policy>,
 }
 
 /// What a check did.
@@ -117,12 +117,15 @@ impl PolicyWatcher {
         last.is_none_or(|t| t.elapsed() >= self.config.check_interval)
     }
 
-    /// Checks now if due; see [`PolicyWatcher::check`].
+    /// Checks now if due and no other check is running; see [`PolicyWatcher::check`].
     pub async fn check_if_due(&self) -> CheckOutcome {
+        let Ok(_one_at_a_time) = self.checking.try_lock() else {
+            return CheckOutcome::NotDue;
+        };
         if !self.check_due() {
             return CheckOutcome::NotDue;
         }
-        self.check().await
+        self.check_locked().await
     }
 
     /// Reads the active pointer and swaps in a new version if it changed and
@@ -130,12 +133,19 @@ impl PolicyWatcher {
     /// the last good version keeps serving unless a new one replaced it.
     pub async fn check(&self) -> CheckOutcome {
         let _one_at_a_time = self.checking.lock().await;
+        self.check_locked().await
+    }
+
+    async fn check_locked(&self) -> CheckOutcome {
         *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         let outcome = match self.registry.active(&self.config.policy).await {
             Err(e) => CheckOutcome::Unreachable(e.to_string()),
             Ok(None) => CheckOutcome::NoActiveVersion,
             Ok(Some(pointer)) => self.consider(pointer).await,
         };
+        // The interval runs from the end of a check, so a slow download or
+        // compile does not make the next check due at once.
+        *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         self.log(&outcome);
         outcome
     }
@@ -174,7 +184,7 @@ impl PolicyWatcher {
         };
         let to = target.version;
         let from = serving.map(|s| s.version.version);
-        let next = Arc::new(ActivePolicy { version: target, policy });
+        let next = Arc::new(ActivePolicy { version: target, policy: Arc::new(policy) });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(next);
         CheckOutcome::Swapped { from, to, loaded_from }
     }

@@ -1,6 +1,7 @@
 //! The authorizer's configuration, read once from the environment at start-up.
 
 use authz_engine::Limits;
+use authz_registry::signing::TrustedKey;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +15,27 @@ pub enum PolicySource {
         /// Its JSON configuration document.
         config: PathBuf,
     },
+    /// The active version of a policy in the registry, followed without redeploying.
+    Registry(RegistrySource),
+}
+
+/// How the authorizer follows a policy in the registry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegistrySource {
+    /// S3 bucket of modules and configs.
+    pub bucket: String,
+    /// DynamoDB table of versions and active pointers.
+    pub table: String,
+    /// Policy name.
+    pub policy: String,
+    /// Minimum time between two reads of the active pointer.
+    pub check_interval: Duration,
+    /// Only versions signed by one of these are activated (when non-empty).
+    pub trusted_keys: Vec<TrustedKey>,
+    /// Where compiled code is cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Path-style S3 addressing (local stand-ins).
+    pub path_style: bool,
 }
 
 /// Everything the authorizer is configured with.
@@ -33,6 +55,9 @@ pub enum ConfigError {
     /// A required variable is not set.
     #[error("`{0}` is not set")]
     Missing(&'static str),
+    /// Two variables that exclude each other are both set.
+    #[error("both `{0}` and `{1}` are set: choose a policy file or a registry policy")]
+    Conflicting(&'static str, &'static str),
     /// A variable does not parse.
     #[error("`{name}` is `{value}`, expected {expected}")]
     Invalid {
@@ -60,20 +85,73 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Result<RegistrySource, ConfigError> {
+    let required = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+    let trusted_keys = get("AUTHZ_TRUSTED_KEYS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            TrustedKey::parse(k).map_err(|_| ConfigError::Invalid {
+                name: "AUTHZ_TRUSTED_KEYS",
+                value: k.to_owned(),
+                expected: "base64 Ed25519 public keys separated by commas",
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cache_dir = match get("AUTHZ_CODE_CACHE_DIR") {
+        Some(dir) if dir == "off" => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => Some(PathBuf::from("/tmp/authz-code-cache")),
+    };
+    let path_style = match get("AUTHZ_S3_PATH_STYLE") {
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "AUTHZ_S3_PATH_STYLE", value: v, expected: "true or false" })?,
+        None => get("AWS_ENDPOINT_URL").is_some(),
+    };
+    Ok(RegistrySource {
+        bucket: required("AUTHZ_REGISTRY_BUCKET")?,
+        table: required("AUTHZ_REGISTRY_TABLE")?,
+        policy,
+        check_interval: Duration::from_secs(number(get, "AUTHZ_CHECK_INTERVAL_SECS", 30)?),
+        trusted_keys,
+        cache_dir,
+        path_style,
+    })
+}
+
 impl Config {
     /// Reads the configuration through `get` (the process environment in production).
     ///
+    /// The policy comes from the registry when `AUTHZ_POLICY_NAME` is set,
+    /// else from files.
+    ///
     /// | variable | meaning | default |
     /// |---|---|---|
-    /// | `AUTHZ_POLICY_FILE` | policy component (`.wasm`) | required |
-    /// | `AUTHZ_POLICY_CONFIG_FILE` | its JSON config | required |
+    /// | `AUTHZ_POLICY_FILE` | policy component (`.wasm`) | required for files |
+    /// | `AUTHZ_POLICY_CONFIG_FILE` | its JSON config | required for files |
+    /// | `AUTHZ_POLICY_NAME` | policy name in the registry | - |
+    /// | `AUTHZ_REGISTRY_BUCKET` | registry S3 bucket | required for the registry |
+    /// | `AUTHZ_REGISTRY_TABLE` | registry DynamoDB table | required for the registry |
+    /// | `AUTHZ_CHECK_INTERVAL_SECS` | seconds between checks of the active version | 30 |
+    /// | `AUTHZ_TRUSTED_KEYS` | comma-separated base64 Ed25519 public keys | none (no signature required) |
+    /// | `AUTHZ_CODE_CACHE_DIR` | compiled-code cache, `off` to disable | `/tmp/authz-code-cache` |
+    /// | `AUTHZ_S3_PATH_STYLE` | path-style S3 URLs | `true` when `AWS_ENDPOINT_URL` is set |
     /// | `AUTHZ_IDENTITY_HEADER` | identity header of REQUEST events | `Authorization` |
     /// | `AUTHZ_DECISION_TIMEOUT_MS` | wall-clock budget per decision | 100 |
     /// | `AUTHZ_MEMORY_LIMIT_MB` | memory cap per policy instance | 32 |
     /// | `AUTHZ_MAX_CONCURRENCY` | decisions at once (Lambda runs one) | 4 |
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let module = get("AUTHZ_POLICY_FILE").ok_or(ConfigError::Missing("AUTHZ_POLICY_FILE"))?;
-        let config = get("AUTHZ_POLICY_CONFIG_FILE").ok_or(ConfigError::Missing("AUTHZ_POLICY_CONFIG_FILE"))?;
+        let source = match get("AUTHZ_POLICY_NAME") {
+            Some(_) if get("AUTHZ_POLICY_FILE").is_some() => {
+                return Err(ConfigError::Conflicting("AUTHZ_POLICY_NAME", "AUTHZ_POLICY_FILE"));
+            }
+            Some(policy) => PolicySource::Registry(registry_source(&get, policy)?),
+            None => PolicySource::File {
+                module: get("AUTHZ_POLICY_FILE").ok_or(ConfigError::Missing("AUTHZ_POLICY_FILE"))?.into(),
+                config: get("AUTHZ_POLICY_CONFIG_FILE").ok_or(ConfigError::Missing("AUTHZ_POLICY_CONFIG_FILE"))?.into(),
+            },
+        };
         let timeout_ms: u64 = number(&get, "AUTHZ_DECISION_TIMEOUT_MS", 100)?;
         let memory_mb: usize = number(&get, "AUTHZ_MEMORY_LIMIT_MB", 32)?;
         let concurrency: u32 = number(&get, "AUTHZ_MAX_CONCURRENCY", 4)?;
@@ -85,7 +163,7 @@ impl Config {
             });
         }
         Ok(Config {
-            source: PolicySource::File { module: module.into(), config: config.into() },
+            source,
             identity_header: get("AUTHZ_IDENTITY_HEADER").unwrap_or_else(|| "Authorization".to_owned()),
             limits: Limits {
                 decision_timeout: Duration::from_millis(timeout_ms),
@@ -126,5 +204,38 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("AUTHZ_DECISION_TIMEOUT_MS"), "{e}");
         assert!(matches!(Config::from_env(env(&[])), Err(ConfigError::Missing("AUTHZ_POLICY_FILE"))));
+    }
+
+    #[test]
+    fn a_policy_name_selects_the_registry() {
+        let key = authz_registry::signing::SigningKeyPair::generate().unwrap().public();
+        let keys = format!("{}, {}", key.to_base64(), key.to_base64());
+        let c = Config::from_env(env(&[
+            ("AUTHZ_POLICY_NAME", "notes"),
+            ("AUTHZ_REGISTRY_BUCKET", "b"),
+            ("AUTHZ_REGISTRY_TABLE", "t"),
+            ("AUTHZ_CHECK_INTERVAL_SECS", "5"),
+            ("AUTHZ_TRUSTED_KEYS", &keys),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        let PolicySource::Registry(r) = c.source else { panic!("expected the registry") };
+        assert_eq!((r.bucket.as_str(), r.table.as_str(), r.policy.as_str()), ("b", "t", "notes"));
+        assert_eq!(r.check_interval, Duration::from_secs(5));
+        assert_eq!(r.trusted_keys, vec![key.clone(), key]);
+        assert_eq!(r.cache_dir, Some(PathBuf::from("/tmp/authz-code-cache")));
+        assert!(r.path_style);
+
+        let missing = Config::from_env(env(&[("AUTHZ_POLICY_NAME", "notes"), ("AUTHZ_REGISTRY_BUCKET", "b")]));
+        assert!(matches!(missing, Err(ConfigError::Missing("AUTHZ_REGISTRY_TABLE"))));
+        let bad_key = Config::from_env(env(&[
+            ("AUTHZ_POLICY_NAME", "notes"),
+            ("AUTHZ_REGISTRY_BUCKET", "b"),
+            ("AUTHZ_REGISTRY_TABLE", "t"),
+            ("AUTHZ_TRUSTED_KEYS", "c2hvcnQ="),
+        ]));
+        assert!(matches!(bad_key, Err(ConfigError::Invalid { name: "AUTHZ_TRUSTED_KEYS", .. })));
+        let both = Config::from_env(env(&[("AUTHZ_POLICY_NAME", "notes"), ("AUTHZ_POLICY_FILE", "/p.wasm")]));
+        assert!(matches!(both, Err(ConfigError::Conflicting(..))));
     }
 }

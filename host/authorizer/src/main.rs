@@ -5,8 +5,10 @@
 
 mod config;
 
-use authz_engine::{AuthorizerResponse, Engine, Policy};
+use authz_engine::{AuthorizerResponse, CodeCache, Engine, Policy};
+use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};
+use std::path::Path;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use std::sync::Arc;
@@ -22,10 +24,64 @@ impl From<Unauthorized> for Diagnostic {
     }
 }
 
-/// Loads the configured policy. A failure is logged and leaves the authorizer
+/// Where decisions get their policy.
+enum Source {
+    /// Loaded once at start-up (`None`: it failed to load, every request is denied).
+    Fixed(Option<Arc<Policy>>),
+    /// The registry's active version, followed by a watcher.
+    Registry(Arc<PolicyWatcher>),
+}
+
+impl Source {
+    async fn start(engine: &Arc<Engine>, source: &PolicySource) -> Source {
+        match source {
+            PolicySource::File { module, config } => Source::Fixed(load_file(engine, module, config).map(Arc::new)),
+            PolicySource::Registry(r) => {
+                let sdk = authz_registry::sdk_config(None).await;
+                let registry = Registry::new(
+                    &sdk,
+                    RegistryConfig { bucket: r.bucket.clone(), table: r.table.clone(), path_style: r.path_style },
+                );
+                let cache = r.cache_dir.as_ref().and_then(|dir| {
+                    CodeCache::new(dir)
+                        .map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "no compiled-code cache"))
+                        .ok()
+                });
+                let watch = WatchConfig {
+                    policy: r.policy.clone(),
+                    check_interval: r.check_interval,
+                    trusted_keys: r.trusted_keys.clone(),
+                    cache,
+                };
+                let watcher = Arc::new(PolicyWatcher::new(Arc::clone(engine), registry, watch));
+                // Cold start: load the active version before the first request.
+                // Failing that, requests are denied until a check succeeds.
+                watcher.check().await;
+                Source::Registry(watcher)
+            }
+        }
+    }
+
+    /// The policy for one decision. With the registry, a check that is due
+    /// runs beside the decision (never in front of it); the decision keeps
+    /// the version it started with even if a swap lands meanwhile.
+    fn current(&self) -> Option<Arc<Policy>> {
+        match self {
+            Source::Fixed(policy) => policy.clone(),
+            Source::Registry(watcher) => {
+                if watcher.check_due() {
+                    let watcher = Arc::clone(watcher);
+                    tokio::spawn(async move { watcher.check_if_due().await });
+                }
+                watcher.current().map(|active| Arc::clone(&active.policy))
+            }
+        }
+    }
+}
+
+/// Loads a policy from files. A failure is logged and leaves the authorizer
 /// without a policy: every request is then denied (fail closed), not crashed on.
-fn load_policy(engine: &Engine, source: &PolicySource) -> Option<Policy> {
-    let PolicySource::File { module, config } = source;
+fn load_file(engine: &Engine, module: &Path, config: &Path) -> Option<Policy> {
     let loaded = std::fs::read(module)
         .map_err(|e| format!("cannot read `{}`: {e}", module.display()))
         .and_then(|bytes| {
@@ -59,21 +115,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let config = Config::from_env(|k| std::env::var(k).ok())?;
     let engine = Engine::new(config.limits.clone())?;
-    let policy = load_policy(&engine, &config.source).map(Arc::new);
+    let source = Arc::new(Source::start(&engine, &config.source).await);
     let identity_header = Arc::new(config.identity_header);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let engine = Arc::clone(&engine);
-        let policy = policy.clone();
+        let policy = source.current();
         let identity_header = Arc::clone(&identity_header);
         async move {
-            let (_, response) = authz_engine::authorize(
-                &engine,
-                policy.as_deref(),
-                event.payload,
-                &identity_header,
-                authz_engine::now_ms(),
-            );
+            let (_, response) =
+                authz_engine::authorize(&engine, policy.as_deref(), event.payload, &identity_header, authz_engine::now_ms());
             match response {
                 AuthorizerResponse::Policy(policy) => Ok(*policy),
                 AuthorizerResponse::Unauthorized => Err(Unauthorized),

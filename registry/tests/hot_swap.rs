@@ -1,0 +1,372 @@
+//! The registry and the hot-swap watcher against a real local S3 and
+//! DynamoDB (moto, started and stopped by each test).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+
+use authz_engine::{AuthorizerResponse, CodeCache, Engine, Limits, LoadedFrom, authorize};
+use authz_local::Moto;
+use authz_registry::signing::{SigningKeyPair, TrustedKey};
+use authz_registry::{CheckOutcome, PolicyWatcher, Publication, Registry, RegistryConfig, RegistryError, WatchConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const POLICY: &str = "notes-authz";
+/// SHA-256 of `abc123`, the token every decision here presents.
+const ABC123: &str = "6ca13d52ca70c883e0f0bb101e425a89e8624de51db2d2392593af6a84118090";
+
+struct Stack {
+    moto: Moto,
+    sdk: aws_config::SdkConfig,
+    registry: Registry,
+}
+
+async fn sdk_for(endpoint: &str) -> aws_config::SdkConfig {
+    authz_registry::sdk_loader()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await
+}
+
+async fn stack() -> Stack {
+    let moto = Moto::start().expect("moto starts (scripts/test installs it)");
+    let sdk = sdk_for(&moto.endpoint()).await;
+    let registry = Registry::new(
+        &sdk,
+        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
+    );
+    registry.ensure_storage().await.unwrap();
+    Stack { moto, sdk, registry }
+}
+
+fn module() -> Vec<u8> {
+    std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap()
+}
+
+/// A static-token config under which `abc123` is principal `gen-<n>` with
+/// context `generation = n`: a decision shows which version made it, and a
+/// principal that disagrees with its context would be a mix of two versions.
+fn config(generation: u32) -> Vec<u8> {
+    serde_json::json!({ "tokens": { ABC123: {
+        "principal": format!("gen-{generation}"),
+        "grants": [{ "method": "GET", "path": "/notes" }],
+        "context": { "generation": generation },
+    }}})
+    .to_string()
+    .into_bytes()
+}
+
+async fn publish(registry: &Registry, module: &[u8], config: &[u8], activate: bool, key: Option<&SigningKeyPair>) -> u64 {
+    let publication = Publication {
+        policy: POLICY,
+        module,
+        config,
+        publisher: "test",
+        signature: key.map(|k| k.sign_version(POLICY, module, config)),
+        note: None,
+    };
+    registry.publish(&publication, activate, authz_engine::now_ms()).await.unwrap().version
+}
+
+fn watcher(stack: &Stack, interval: Duration, trusted_keys: Vec<TrustedKey>, cache: Option<CodeCache>) -> PolicyWatcher {
+    // A generous decision budget: these tests share two cores with compiles
+    // and moto, and a starved decision timing out (correctly failing closed)
+    // is not what they are about.
+    let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
+    PolicyWatcher::new(
+        Engine::new(limits).unwrap(),
+        stack.registry.clone(),
+        WatchConfig { policy: POLICY.to_owned(), check_interval: interval, trusted_keys, cache },
+    )
+}
+
+fn event() -> serde_json::Value {
+    serde_json::json!({
+        "type": "TOKEN",
+        "authorizationToken": "abc123",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes",
+    })
+}
+
+/// Decides one request on whatever version serves now; returns
+/// `(principal, generation)` of an Allow, or the principal of anything else.
+fn decide(watcher: &PolicyWatcher) -> (String, Option<u64>) {
+    let serving = watcher.current();
+    let (_, response) =
+        authorize(watcher.engine(), serving.as_deref().map(|a| &*a.policy), event(), "Authorization", authz_engine::now_ms());
+    let AuthorizerResponse::Policy(response) = response else { panic!("a TOKEN event is never unauthorized here") };
+    let allowed = response.policy_document.statement.iter().any(|s| s.effect == aws_lambda_events::iam::IamPolicyEffect::Allow);
+    // Context numbers travel as JSON numbers (f64), as API Gateway keeps them.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let generation = response.context.get("generation").and_then(serde_json::Value::as_f64).map(|g| g as u64);
+    (response.principal_id.unwrap_or_default(), if allowed { generation } else { None })
+}
+
+fn assert_serves(watcher: &PolicyWatcher, generation: u32) {
+    assert_eq!(decide(watcher), (format!("gen-{generation}"), Some(u64::from(generation))));
+}
+
+#[tokio::test]
+async fn a_new_version_serves_after_the_check_interval() {
+    let stack = stack().await;
+    let w = watcher(&stack, Duration::from_secs(3), vec![], None);
+    assert_eq!(w.check().await, CheckOutcome::NoActiveVersion);
+    assert_eq!(decide(&w), ("fail-closed".to_owned(), None), "no version yet: fail closed");
+
+    let v1 = publish(&stack.registry, &module(), &config(1), true, None).await;
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { from: None, to, .. } if to == v1));
+    assert_serves(&w, 1);
+
+    let v2 = publish(&stack.registry, &module(), &config(2), true, None).await;
+    assert_eq!(w.check_if_due().await, CheckOutcome::NotDue, "checked less than an interval ago");
+    assert_serves(&w, 1);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert!(matches!(w.check_if_due().await, CheckOutcome::Swapped { from: Some(f), to, .. } if f == v1 && to == v2));
+    assert_serves(&w, 2);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(w.check_if_due().await, CheckOutcome::Unchanged, "same digests: nothing downloaded");
+
+    // Publishing without --activate changes nothing that serves.
+    publish(&stack.registry, &module(), &config(3), false, None).await;
+    assert_eq!(w.check().await, CheckOutcome::Unchanged);
+    assert_serves(&w, 2);
+}
+
+#[tokio::test]
+async fn activate_and_rollback_move_the_pointer_and_keep_the_audit_log() {
+    let stack = stack().await;
+    let r = &stack.registry;
+    let v1 = publish(r, &module(), &config(1), true, None).await;
+    let v2 = publish(r, &module(), &config(2), true, None).await;
+    let v3 = publish(r, &module(), &config(3), false, None).await;
+    assert_eq!((v1, v2, v3), (1, 2, 3));
+    let w = watcher(&stack, Duration::ZERO, vec![], None);
+    w.check().await;
+    assert_serves(&w, 2);
+
+    let pointer = r.activate(POLICY, v3, "ops", authz_engine::now_ms()).await.unwrap();
+    assert_eq!((pointer.active.version, pointer.previous.clone()), (3, vec![1, 2]));
+    w.check().await;
+    assert_serves(&w, 3);
+
+    let pointer = r.rollback(POLICY, "ops", authz_engine::now_ms()).await.unwrap();
+    assert_eq!(pointer.active.version, 2);
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { from: Some(3), to: 2, .. }));
+    assert_serves(&w, 2);
+    assert_eq!(r.rollback(POLICY, "ops", authz_engine::now_ms()).await.unwrap().active.version, 1);
+    assert!(matches!(r.rollback(POLICY, "ops", authz_engine::now_ms()).await, Err(RegistryError::NoPrevious(_))));
+    assert!(matches!(r.activate(POLICY, 9, "ops", authz_engine::now_ms()).await, Err(RegistryError::NoSuchVersion { .. })));
+
+    let history = r.history(POLICY).await.unwrap();
+    assert_eq!(history.versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(history.active.as_ref().map(|a| a.active.version), Some(1));
+    let actions: Vec<(&str, u64)> = history.events.iter().map(|e| (e.action.as_str(), e.version)).collect();
+    for expected in [("publish", 1), ("activate", 1), ("publish", 2), ("activate", 2), ("publish", 3), ("activate", 3), ("rollback", 2), ("rollback", 1)] {
+        assert!(actions.contains(&expected), "{expected:?} missing from the audit log {actions:?}");
+    }
+    assert_eq!(actions.len(), 8, "{actions:?}");
+    // Content-addressed: three configs, one module.
+    let keys: std::collections::HashSet<_> = history.versions.iter().map(|v| &v.module_key).collect();
+    assert_eq!(keys.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishes_never_overwrite_each_other() {
+    let stack = stack().await;
+    publish(&stack.registry, &module(), &config(0), true, None).await;
+    let mut racers = tokio::task::JoinSet::new();
+    for generation in 1..=6 {
+        let registry = stack.registry.clone();
+        racers.spawn(async move {
+            let (module, config) = (module(), config(generation));
+            let publication =
+                Publication { policy: POLICY, module: &module, config: &config, publisher: "racer", signature: None, note: None };
+            registry.publish(&publication, true, authz_engine::now_ms()).await
+        });
+    }
+    let results = racers.join_all().await;
+    let won: Vec<u64> = results.iter().filter_map(|r| r.as_ref().ok().map(|v| v.version)).collect();
+    let conflicts = results.iter().filter(|r| matches!(r, Err(RegistryError::Conflict(_)))).count();
+    assert_eq!(won.len() + conflicts, 6, "every publish either wins or reports a conflict: {results:?}");
+    assert!(conflicts >= 1, "six simultaneous publishes of one policy must collide: {results:?}");
+
+    let history = stack.registry.history(POLICY).await.unwrap();
+    assert_eq!(history.versions.len(), 1 + won.len(), "a version exists exactly for each publish that won");
+    let activations = history.events.iter().filter(|e| e.action == "activate").count();
+    assert_eq!(activations, 1 + won.len(), "each winner's activation is in the audit log");
+    let active = history.active.unwrap();
+    assert_eq!(active.revision, 1 + won.len() as u64, "no activation was lost");
+    assert_eq!(active.previous.len(), won.len());
+}
+
+#[tokio::test]
+async fn tampered_garbage_and_wrong_world_versions_are_refused_while_the_old_one_serves() {
+    let stack = stack().await;
+    let w = watcher(&stack, Duration::ZERO, vec![], None);
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    w.check().await;
+    assert_serves(&w, 1);
+
+    // Tampered: the stored config no longer matches the digest the registry recorded.
+    let v2 = publish(&stack.registry, &module(), &config(2), true, None).await;
+    let record = stack.registry.version(POLICY, v2).await.unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).build());
+    let put = |body: Vec<u8>| {
+        s3.put_object().bucket("policies").key(&record.config_key).body(aws_sdk_s3::primitives::ByteStream::from(body)).send()
+    };
+    put(config(666)).await.unwrap();
+    match w.check().await {
+        CheckOutcome::Rejected { version, reason } => {
+            assert_eq!(version, v2);
+            assert!(reason.contains("SHA-256"), "{reason}");
+        }
+        other => panic!("tampered config accepted: {other:?}"),
+    }
+    assert_serves(&w, 1);
+    // A refused version is not remembered as seen: once repaired, it is taken.
+    put(config(2)).await.unwrap();
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { to, .. } if to == v2));
+    assert_serves(&w, 2);
+
+    // Missing object.
+    let v3 = publish(&stack.registry, &module(), &config(3), true, None).await;
+    let record = stack.registry.version(POLICY, v3).await.unwrap();
+    s3.delete_object().bucket("policies").key(&record.config_key).send().await.unwrap();
+    assert!(matches!(w.check().await, CheckOutcome::Rejected { .. } | CheckOutcome::Unreachable(_)));
+    assert_serves(&w, 2);
+
+    // Garbage bytes, an empty component (not our world), a config the policy rejects.
+    let wrong_world = wat::parse_str("(component)").unwrap();
+    for (bytes, config, why) in [
+        (b"\0asm garbage".to_vec(), config(4), "not a valid webassembly component"),
+        (wrong_world, config(4), "world"),
+        (module(), br#"{"tokens": 7}"#.to_vec(), "config"),
+    ] {
+        let v = publish(&stack.registry, &bytes, &config, true, None).await;
+        match w.check().await {
+            CheckOutcome::Rejected { version, reason } => {
+                assert_eq!(version, v);
+                assert!(reason.to_lowercase().contains(why), "{why}: {reason}");
+            }
+            other => panic!("{why}: accepted: {other:?}"),
+        }
+        assert_serves(&w, 2);
+    }
+}
+
+#[tokio::test]
+async fn with_trusted_keys_only_versions_they_signed_are_activated() {
+    let stack = stack().await;
+    let trusted = SigningKeyPair::generate().unwrap();
+    let stranger = SigningKeyPair::generate().unwrap();
+    let w = watcher(&stack, Duration::ZERO, vec![trusted.public()], None);
+
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    match w.check().await {
+        CheckOutcome::Rejected { reason, .. } => assert!(reason.contains("not signed"), "{reason}"),
+        other => panic!("unsigned version accepted: {other:?}"),
+    }
+    assert_eq!(decide(&w).0, "fail-closed", "cold start with no good version denies");
+
+    publish(&stack.registry, &module(), &config(2), true, Some(&trusted)).await;
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }));
+    assert_serves(&w, 2);
+
+    publish(&stack.registry, &module(), &config(3), true, Some(&stranger)).await;
+    match w.check().await {
+        CheckOutcome::Rejected { reason, .. } => assert!(reason.contains("does not verify"), "{reason}"),
+        other => panic!("stranger's signature accepted: {other:?}"),
+    }
+    assert_serves(&w, 2);
+
+    // A trusted signature over another config does not carry over.
+    let (signature, key_id) = trusted.sign_version(POLICY, &module(), &config(2));
+    let publication = Publication {
+        policy: POLICY,
+        module: &module(),
+        config: &config(4),
+        publisher: "mallory",
+        signature: Some((signature, key_id)),
+        note: None,
+    };
+    stack.registry.publish(&publication, true, authz_engine::now_ms()).await.unwrap();
+    assert!(matches!(w.check().await, CheckOutcome::Rejected { .. }));
+    assert_serves(&w, 2);
+}
+
+#[tokio::test]
+async fn decisions_continue_on_the_last_good_version_when_the_registry_stops() {
+    let mut stack = stack().await;
+    let w = watcher(&stack, Duration::ZERO, vec![], None);
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    w.check().await;
+    stack.moto.stop();
+    let started = Instant::now();
+    assert!(matches!(w.check().await, CheckOutcome::Unreachable(_)));
+    assert!(started.elapsed() < Duration::from_secs(10), "bounded by the SDK timeouts: {:?}", started.elapsed());
+    for _ in 0..20 {
+        assert_serves(&w, 1);
+    }
+    // Back, but empty (moto keeps no state): still the last good version.
+    stack.moto.restart().unwrap();
+    stack.registry.ensure_storage().await.unwrap();
+    assert_eq!(w.check().await, CheckOutcome::NoActiveVersion);
+    assert_serves(&w, 1);
+}
+
+#[tokio::test]
+async fn a_cold_start_loads_compiled_code_from_the_cache() {
+    let stack = stack().await;
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    let dir = std::env::temp_dir().join(format!("authz-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = watcher(&stack, Duration::ZERO, vec![], Some(CodeCache::new(&dir).unwrap()));
+    assert!(matches!(first.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
+    let second = watcher(&stack, Duration::ZERO, vec![], Some(CodeCache::new(&dir).unwrap()));
+    assert!(matches!(second.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Cache, .. }));
+    assert_serves(&second, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Decisions keep flowing on two threads while five versions are swapped in:
+/// none fails, and each is made entirely by one published version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swaps_under_load_lose_no_decision_and_never_mix_versions() {
+    let stack = stack().await;
+    let w = Arc::new(watcher(&stack, Duration::ZERO, vec![], None));
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    w.check().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let deciders: Vec<_> = (0..2)
+        .map(|_| {
+            let (w, stop) = (Arc::clone(&w), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    seen.push(decide(&w));
+                }
+                seen
+            })
+        })
+        .collect();
+
+    for generation in 2..=5 {
+        publish(&stack.registry, &module(), &config(generation), true, None).await;
+        assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let decisions: Vec<(String, Option<u64>)> = deciders.into_iter().flat_map(|t| t.join().unwrap()).collect();
+
+    assert!(decisions.len() > 100, "only {} decisions", decisions.len());
+    let mut generations_seen = std::collections::BTreeSet::new();
+    for (principal, generation) in &decisions {
+        let generation = generation.unwrap_or_else(|| panic!("a decision failed or denied: {principal}"));
+        assert_eq!(principal, &format!("gen-{generation}"), "principal and context from different versions");
+        assert!((1..=5).contains(&generation));
+        generations_seen.insert(generation);
+    }
+    assert_eq!(generations_seen.into_iter().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+}
