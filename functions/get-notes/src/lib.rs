@@ -32,6 +32,8 @@ pub use memory::MemoryNotes;
 pub use repo::{Note, NotesRepo, Page, PageKey, RepoError};
 
 use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// How long a TCP connection to DynamoDB may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -62,4 +64,23 @@ pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client 
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The function's log format: one JSON object per line, without timestamps
+/// (CloudWatch adds them), with the current span and its parents, so every
+/// line carries the Lambda `requestId` (the runtime's span) and API Gateway's
+/// `api_request_id` (the handler's span). The handler never logs headers,
+/// tokens or note text.
+pub fn json_logs<W>(writer: W, filter: EnvFilter) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(true)
+        .without_time()
+        .with_writer(writer)
+        .finish()
 }

@@ -10,19 +10,14 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // JSON lines; the runtime's span adds the Lambda `requestId` to each one.
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_current_span(true)
-        .with_span_list(true)
-        .without_time()
-        .init();
+    // Log level from `RUST_LOG`, default `info`.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    get_notes::json_logs(std::io::stdout, filter).try_init()?;
     let config = Config::from_env(|k| std::env::var(k).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let repo = DynamoNotes::new(get_notes::dynamodb_client(&sdk), config.table);
