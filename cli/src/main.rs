@@ -3,7 +3,10 @@
 //! `authz-engine` and the other libraries, through the same code path as the
 //! Lambda authorizer.
 
+mod aws;
 mod error;
+mod keys;
+mod notes;
 mod policy;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +25,12 @@ enum Command {
     /// Build, evaluate and test policy modules.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Ed25519 keys for signing policy versions.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// The sample notes table.
+    #[command(subcommand)]
+    Notes(notes::NotesCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +43,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Policy(command) => policy::run(command),
+        Command::Keys(command) => keys::run(command),
+        Command::Notes(command) => notes::run(command),
     };
     match result {
         Ok(code) => code,

@@ -270,16 +270,22 @@ impl Registry {
     /// Creates the bucket and the table if they do not exist (local stacks and
     /// first-time set-up; in AWS the SAM template creates them).
     pub async fn ensure_storage(&self) -> Result<(), RegistryError> {
-        if self.s3.head_bucket().bucket(&self.config.bucket).send().await.is_err() {
-            self.s3
-                .create_bucket()
-                .bucket(&self.config.bucket)
-                .send()
-                .await
-                .map_err(|e| s3_error("CreateBucket", e))?;
+        match self.s3.head_bucket().bucket(&self.config.bucket).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
+                self.s3
+                    .create_bucket()
+                    .bucket(&self.config.bucket)
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("CreateBucket", e))?;
+            }
+            Err(e) => return Err(s3_error("HeadBucket", e)),
         }
-        if self.dynamo.describe_table().table_name(&self.config.table).send().await.is_ok() {
-            return Ok(());
+        match self.dynamo.describe_table().table_name(&self.config.table).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(dynamo_error("DescribeTable", e)),
         }
         let attribute = |name: &str| {
             AttributeDefinition::builder()

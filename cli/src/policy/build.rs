@@ -56,11 +56,11 @@ pub fn build(crate_dir: &Path) -> Result<Built, CliError> {
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-            let ours = message["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path());
-            if message["reason"] != "compiler-artifact" || !ours {
+            let ours = message.get("manifest_path").and_then(|v| v.as_str()).map(Path::new) == Some(manifest.as_path());
+            if message.get("reason").and_then(|v| v.as_str()) != Some("compiler-artifact") || !ours {
                 continue;
             }
-            let files = message["filenames"].as_array().into_iter().flatten().filter_map(|f| f.as_str());
+            let files = message.get("filenames").and_then(|v| v.as_array()).into_iter().flatten().filter_map(|f| f.as_str());
             if let Some(file) = files.into_iter().find(|f| f.ends_with(".wasm")) {
                 wasm = Some(PathBuf::from(file));
             }

@@ -3,6 +3,7 @@
 mod build;
 mod cases;
 mod eval;
+mod registry;
 mod test;
 
 use crate::error::{CliError, bad_input};
@@ -19,6 +20,14 @@ pub enum PolicyCommand {
     Eval(eval::EvalArgs),
     /// Run a cases file against a policy; exit 1 if any case fails.
     Test(test::TestArgs),
+    /// Check a module (world, config, cases), sign it and store it as a new version in the registry.
+    Publish(registry::PublishArgs),
+    /// Make a published version the active one.
+    Activate(registry::ActivateArgs),
+    /// Return to the version that was active before the current one.
+    Rollback(registry::RollbackArgs),
+    /// Versions, the active one, and every change.
+    History(registry::HistoryArgs),
 }
 
 pub fn run(command: PolicyCommand) -> Result<ExitCode, CliError> {
@@ -26,6 +35,10 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode, CliError> {
         PolicyCommand::Build(args) => build::run(args),
         PolicyCommand::Eval(args) => eval::run(args),
         PolicyCommand::Test(args) => test::run(args),
+        PolicyCommand::Publish(args) => registry::publish(args),
+        PolicyCommand::Activate(args) => registry::activate(args),
+        PolicyCommand::Rollback(args) => registry::rollback(args),
+        PolicyCommand::History(args) => registry::history(args),
     }
 }
 

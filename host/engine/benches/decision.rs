@@ -4,6 +4,7 @@
 //! response JSON out).
 //!
 //! Run: `cargo bench -p authz-engine --bench decision`. Results: BENCHMARKS.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use authz_engine::{Engine, Limits, authorize};
 use authz_policy::{MethodArn, Policy as _, Request, RequestKind, parse_config};

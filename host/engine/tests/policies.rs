@@ -1,5 +1,6 @@
 //! The shipped policies, as real components, through the same path the
 //! Lambda uses.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 

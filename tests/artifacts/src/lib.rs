@@ -1,6 +1,9 @@
 //! Paths of the policy components built from `policies/` (see `build.rs`), and
 //! of the files that ship beside them.
 
+// A test-support crate: a missing fixture should stop the test loudly.
+#![allow(clippy::panic)]
+
 include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
 
 /// The repository's `policies/` folder.
