@@ -4,6 +4,7 @@
 //! Lambda authorizer.
 
 mod aws;
+mod dev;
 mod error;
 mod keys;
 mod notes;
@@ -28,6 +29,8 @@ enum Command {
     /// Ed25519 keys for signing policy versions.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Run the whole API locally (moto, registry, notes, policy, gateway) from template.yaml.
+    Dev(dev::DevArgs),
     /// The sample notes table.
     #[command(subcommand)]
     Notes(notes::NotesCommand),
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy::run(command),
         Command::Keys(command) => keys::run(command),
         Command::Notes(command) => notes::run(command),
+        Command::Dev(args) => dev::run(args),
     };
     match result {
         Ok(code) => code,

@@ -117,6 +117,22 @@ impl PolicyWatcher {
         last.is_none_or(|t| t.elapsed() >= self.config.check_interval)
     }
 
+    /// Keeps checking every interval in a background task, for long-running
+    /// servers (not Lambda, whose process is frozen between invocations:
+    /// there, call [`PolicyWatcher::check_if_due`] per invocation). The task
+    /// ends when the watcher is dropped everywhere else.
+    pub fn poll(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let interval = self.config.check_interval.max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(watcher) = weak.upgrade() else { return };
+                watcher.check_if_due().await;
+            }
+        })
+    }
+
     /// Checks now if due and no other check is running; see [`PolicyWatcher::check`].
     pub async fn check_if_due(&self) -> CheckOutcome {
         let Ok(_one_at_a_time) = self.checking.try_lock() else {

@@ -1,10 +1,12 @@
 //! `authz policy ...`
 
 mod build;
-mod cases;
+pub mod cases;
 mod eval;
 mod registry;
-mod test;
+pub mod test;
+
+pub use build::build as build_crate;
 
 use crate::error::{CliError, bad_input};
 use authz_engine::{Engine, Limits, Policy};

@@ -62,17 +62,16 @@ impl Source {
         }
     }
 
-    /// The policy for one decision. With the registry, a check that is due
-    /// runs beside the decision (never in front of it); the decision keeps
-    /// the version it started with even if a swap lands meanwhile.
-    fn current(&self) -> Option<Arc<Policy>> {
+    /// The policy for one decision. With the registry, a due check runs
+    /// first, inline: Lambda freezes the process between invocations, so a
+    /// background check would stall and trip its own timeouts. It costs one
+    /// GetItem per interval (a download and compile only when the version
+    /// changed), bounded by the SDK timeouts when the registry is down.
+    async fn current(&self) -> Option<Arc<Policy>> {
         match self {
             Source::Fixed(policy) => policy.clone(),
             Source::Registry(watcher) => {
-                if watcher.check_due() {
-                    let watcher = Arc::clone(watcher);
-                    tokio::spawn(async move { watcher.check_if_due().await });
-                }
+                watcher.check_if_due().await;
                 watcher.current().map(|active| Arc::clone(&active.policy))
             }
         }
@@ -120,9 +119,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let engine = Arc::clone(&engine);
-        let policy = source.current();
+        let source = Arc::clone(&source);
         let identity_header = Arc::clone(&identity_header);
         async move {
+            let policy = source.current().await;
             let (_, response) =
                 authz_engine::authorize(&engine, policy.as_deref(), event.payload, &identity_header, authz_engine::now_ms());
             match response {
