@@ -1,6 +1,7 @@
 //! `authz dev` as a user runs it: the real binary serving the repository's
 //! template on loopback, answered over real HTTP, stopped with Ctrl-C (SIGINT)
-//! and leaving nothing running.
+//! and leaving nothing running. Its whole log, at debug level, is checked for
+//! the tokens it was sent: none may appear.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use policy_artifacts::{POLICIES_DIR, STATIC_TOKEN};
@@ -21,13 +22,16 @@ fn get(url: &str, token: Option<&str>) -> (u16, String) {
 #[test]
 fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
     let port = authz_local::free_port().unwrap();
+    let log_path = std::env::temp_dir().join(format!("authz-dev-test-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).unwrap();
     let aws_port = authz_local::free_port().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_authz"))
         .args(["dev", "--port", &port.to_string(), "--aws-port", &aws_port.to_string(), "--module", STATIC_TOKEN])
         .args(["--config", &format!("{POLICIES_DIR}/static-token/config.json")])
         .args(["--cases", &format!("{POLICIES_DIR}/static-token/cases.json")])
+        .env("AUTHZ_LOG", "debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -56,6 +60,11 @@ fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
     let (status, body) = get(&url, Some("abc123"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["note"], "Buy milk");
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/notes?userId=user2"), Some("admin-secret-456")).0, 200);
+    let canary = "canary-token-4f9c2e1b";
+    let (status, body) = get(&url, Some(canary));
+    assert_eq!(status, 403);
+    assert!(!body.contains(canary), "error bodies reveal nothing: {body}");
 
     // Ctrl-C: the gateway and the moto it started both stop.
     let pid = child.id().to_string();
@@ -71,5 +80,12 @@ fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
     }
     for p in [port, aws_port] {
         assert!(std::net::TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} still served after Ctrl-C");
+    }
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).unwrap();
+    assert!(log.contains("answered"), "the request log was captured: {log}");
+    for secret in ["abc123", "admin-secret-456", canary] {
+        assert!(!log.contains(secret), "`{secret}` leaked into the log:\n{log}");
     }
 }
