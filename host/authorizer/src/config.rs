@@ -1,6 +1,6 @@
 //! The authorizer's configuration, read once from the environment at start-up.
 
-use authz_engine::Limits;
+use authz_engine::{Limits, ResponseFormat, Settings};
 use authz_registry::signing::TrustedKey;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,8 +43,8 @@ pub struct RegistrySource {
 pub struct Config {
     /// Where the policy comes from.
     pub source: PolicySource,
-    /// Header holding the caller's identity in REQUEST events.
-    pub identity_header: String,
+    /// The identity header and the HTTP API 2.0 response format.
+    pub settings: Settings,
     /// Budgets for each decision.
     pub limits: Limits,
 }
@@ -137,7 +137,8 @@ impl Config {
     /// | `AUTHZ_TRUSTED_KEYS` | comma-separated base64 Ed25519 public keys | none (no signature required) |
     /// | `AUTHZ_CODE_CACHE_DIR` | compiled-code cache, `off` to disable | `/tmp/authz-code-cache` |
     /// | `AUTHZ_S3_PATH_STYLE` | path-style S3 URLs | `true` when `AWS_ENDPOINT_URL` is set |
-    /// | `AUTHZ_IDENTITY_HEADER` | identity header of REQUEST events | `Authorization` |
+    /// | `AUTHZ_IDENTITY_HEADER` | identity header of every event but TOKEN | `Authorization` |
+    /// | `AUTHZ_RESPONSE_FORMAT` | HTTP API 2.0 answers: `iam`, or `simple` when the authorizer has `EnableSimpleResponses` | `iam` |
     /// | `AUTHZ_DECISION_TIMEOUT_MS` | wall-clock budget per decision | 100 |
     /// | `AUTHZ_MEMORY_LIMIT_MB` | memory cap per policy instance | 32 |
     /// | `AUTHZ_MAX_CONCURRENCY` | decisions at once (Lambda runs one) | 4 |
@@ -162,9 +163,20 @@ impl Config {
                 expected: "a positive whole number",
             });
         }
+        let response_format = match get("AUTHZ_RESPONSE_FORMAT") {
+            None => ResponseFormat::default(),
+            Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+                name: "AUTHZ_RESPONSE_FORMAT",
+                value,
+                expected: "`iam` or `simple`",
+            })?,
+        };
         Ok(Config {
             source,
-            identity_header: get("AUTHZ_IDENTITY_HEADER").unwrap_or_else(|| "Authorization".to_owned()),
+            settings: Settings {
+                identity_header: get("AUTHZ_IDENTITY_HEADER").unwrap_or_else(|| "Authorization".to_owned()),
+                response_format,
+            },
             limits: Limits {
                 decision_timeout: Duration::from_millis(timeout_ms),
                 max_memory_bytes: memory_mb << 20,
@@ -188,7 +200,8 @@ mod tests {
     #[test]
     fn defaults_apply() {
         let c = Config::from_env(env(&[("AUTHZ_POLICY_FILE", "/p.wasm"), ("AUTHZ_POLICY_CONFIG_FILE", "/c.json")])).unwrap();
-        assert_eq!(c.identity_header, "Authorization");
+        assert_eq!(c.settings.identity_header, "Authorization");
+        assert_eq!(c.settings.response_format, ResponseFormat::Iam);
         assert_eq!(c.limits.decision_timeout, Duration::from_millis(100));
         assert_eq!(c.limits.max_memory_bytes, 32 << 20);
         assert_eq!(c.source, PolicySource::File { module: "/p.wasm".into(), config: "/c.json".into() });
@@ -204,6 +217,17 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("AUTHZ_DECISION_TIMEOUT_MS"), "{e}");
         assert!(matches!(Config::from_env(env(&[])), Err(ConfigError::Missing("AUTHZ_POLICY_FILE"))));
+    }
+
+    #[test]
+    fn the_http_api_response_format_is_configurable() {
+        let files = [("AUTHZ_POLICY_FILE", "/p.wasm"), ("AUTHZ_POLICY_CONFIG_FILE", "/c.json")];
+        let with = |format: &str| Config::from_env(env(&[files[0], files[1], ("AUTHZ_RESPONSE_FORMAT", format)]));
+        assert_eq!(with("simple").unwrap().settings.response_format, ResponseFormat::Simple);
+        assert_eq!(with("IAM").unwrap().settings.response_format, ResponseFormat::Iam);
+        let e = with("bool").unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { name: "AUTHZ_RESPONSE_FORMAT", .. }), "{e}");
+        assert_eq!(e.to_string(), "`AUTHZ_RESPONSE_FORMAT` is `bool`, expected `iam` or `simple`");
     }
 
     #[test]

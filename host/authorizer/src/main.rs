@@ -1,11 +1,12 @@
 //! The API Gateway Lambda authorizer: a thin `lambda_runtime` shell around
 //! `authz-engine`. Configuration is read once; the engine and the policy are
-//! built once per execution environment; every event goes through
-//! [`authz_engine::authorize`], so it decides exactly as `authz policy eval`.
+//! built once per execution environment; every event (REST, HTTP API,
+//! WebSocket) goes through [`authz_engine::authorize_with`], so it decides
+//! exactly as `authz policy eval`.
 
 mod config;
 
-use authz_engine::{AuthorizerResponse, CodeCache, Engine, Policy};
+use authz_engine::{CodeCache, Engine, Policy};
 use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};
 use std::path::Path;
@@ -115,20 +116,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(|k| std::env::var(k).ok())?;
     let engine = Engine::new(config.limits.clone())?;
     let source = Arc::new(Source::start(&engine, &config.source).await);
-    let identity_header = Arc::new(config.identity_header);
+    let settings = Arc::new(config.settings);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let engine = Arc::clone(&engine);
         let source = Arc::clone(&source);
-        let identity_header = Arc::clone(&identity_header);
+        let settings = Arc::clone(&settings);
         async move {
             let policy = source.current().await;
             let (_, response) =
-                authz_engine::authorize(&engine, policy.as_deref(), event.payload, &identity_header, authz_engine::now_ms());
-            match response {
-                AuthorizerResponse::Policy(policy) => Ok(*policy),
-                AuthorizerResponse::Unauthorized => Err(Unauthorized),
-            }
+                authz_engine::authorize_with(&engine, policy.as_deref(), event.payload, &settings, authz_engine::now_ms());
+            response.document().ok_or(Unauthorized)
         }
     }))
     .await

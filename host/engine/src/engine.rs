@@ -25,6 +25,12 @@ pub enum LoadError {
     /// The component does not export the `authz:policy/policy` interface of this contract version.
     #[error("the component is not an authz policy (world `authz:policy/authorizer-policy@{version}`): {0}", version = crate::CONTRACT_VERSION)]
     WrongWorld(String),
+    /// The component was built against a version of the contract this host does not run.
+    #[error("the component was built against {found}, this host speaks authz:policy@{host}: rebuild it with an authz-policy SDK for {host}", host = crate::CONTRACT_VERSION)]
+    ContractVersion {
+        /// What it was built against: `authz:policy@0.2.0`, or `an unversioned authz:policy`.
+        found: String,
+    },
     /// The component imports something the host does not provide.
     #[error("the component imports something the sandbox does not provide: {0}")]
     UnsupportedImport(String),
@@ -223,6 +229,7 @@ impl Engine {
                 Ok((self.preinitialized(component.clone(), config, id)?, component))
             }
             Err(SnapshotError::Init(error, store)) => Err(LoadError::Config(classify(error, &store, &self.limits))),
+            Err(SnapshotError::Rejected(error)) => Err(error),
             Err(SnapshotError::Unsupported(reason)) => {
                 tracing::warn!(%reason, policy_sha256 = %id.sha256, "cannot pre-initialize the policy: its config will be parsed on every decision");
                 let component = self.compile(bytes)?;
@@ -246,7 +253,15 @@ impl Engine {
         Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent(chain(&e)))
     }
 
+    /// Links a component against the host: first the contract version, by
+    /// name, so a module of another version gets a message naming both
+    /// versions rather than a type or import mismatch.
     pub(crate) fn link(&self, component: &Component) -> Result<AuthorizerPolicyPre<GuestState>, LoadError> {
+        let ty = component.component_type();
+        let names = ty.exports(&self.engine).map(|(name, _)| name).chain(ty.imports(&self.engine).map(|(name, _)| name));
+        if let Some(found) = crate::contract::incompatible(names) {
+            return Err(LoadError::ContractVersion { found });
+        }
         let instance_pre =
             self.linker.instantiate_pre(component).map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
         AuthorizerPolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(chain(&e)))

@@ -2,41 +2,68 @@
 //!
 //! Events are the `aws_lambda_events` types API Gateway sends; this module
 //! tells them apart, parses the method ARN and normalises everything into the
-//! contract's [`Request`].
+//! contract's [`Request`], so one policy serves every API type:
+//!
+//! | event | told apart by | type | ARN field |
+//! |---|---|---|---|
+//! | REST TOKEN | `"type": "TOKEN"` | [`ApiGatewayCustomAuthorizerRequest`] | `methodArn` |
+//! | WebSocket `$connect` | `"type": "REQUEST"`, `requestContext.connectionId` or `eventType: CONNECT` | [`ApiGatewayWebsocketProxyRequest`] | `methodArn` |
+//! | HTTP API, payload 2.0 | `"type": "REQUEST"`, `"version": "2.0"` | [`ApiGatewayV2CustomAuthorizerV2Request`] | `routeArn` |
+//! | HTTP API, payload 1.0 | `"type": "REQUEST"`, `"version": "1.0"` | [`ApiGatewayV2CustomAuthorizerV1Request`] | `methodArn` |
+//! | REST REQUEST | `"type": "REQUEST"`, anything else | [`ApiGatewayCustomAuthorizerRequestTypeRequest`] | `methodArn` |
+//!
+//! The identity is the configured identity header in every REQUEST-like event
+//! (HTTP APIs and WebSockets included); policies that take a token from
+//! elsewhere (a query parameter, a cookie) read it from the request.
+//! HTTP API 2.0 sends cookies apart from the headers: they are handed to the
+//! policy as `cookie` headers, one per cookie.
 
 use crate::bindings::{MethodArn, Request, RequestKind};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayWebsocketProxyRequest,
 };
 use aws_lambda_events::http::HeaderMap;
 use aws_lambda_events::query_map::QueryMap;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// API Gateway's limit on a method ARN.
 pub const MAX_METHOD_ARN_BYTES: usize = 1600;
 
-/// An authorizer event as API Gateway sends it, told apart by its `type`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type")]
+/// An authorizer event as API Gateway sends it, told apart as the module docs say.
+#[derive(Debug)]
 pub enum AuthorizerEvent {
     /// REST API TOKEN authorizer.
-    #[serde(rename = "TOKEN")]
     Token(ApiGatewayCustomAuthorizerRequest),
     /// REST API REQUEST authorizer.
-    #[serde(rename = "REQUEST")]
     Request(Box<ApiGatewayCustomAuthorizerRequestTypeRequest>),
+    /// HTTP API REQUEST authorizer, payload format 1.0.
+    HttpV1(Box<ApiGatewayV2CustomAuthorizerV1Request>),
+    /// HTTP API REQUEST authorizer, payload format 2.0.
+    HttpV2(Box<ApiGatewayV2CustomAuthorizerV2Request>),
+    /// WebSocket API REQUEST authorizer on `$connect`.
+    Websocket {
+        /// `methodArn`, which the proxy request type does not carry.
+        method_arn: Option<String>,
+        /// The rest of the event.
+        event: Box<ApiGatewayWebsocketProxyRequest>,
+    },
 }
 
 /// Why an event could not be turned into a request.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    /// Not JSON, not an object, an unknown `type`, or fields of the wrong shape.
+    /// Not JSON, not an object, or fields of the wrong shape for its kind.
     #[error("not an API Gateway authorizer event: {0}")]
     Shape(#[from] serde_json::Error),
-    /// The event has no `methodArn`.
-    #[error("the event has no `methodArn`")]
-    MissingMethodArn,
+    /// The `type` field is missing or names no authorizer kind.
+    #[error("not an API Gateway authorizer event: `type` is {0}, expected `TOKEN` or `REQUEST`")]
+    UnknownType(String),
+    /// The event has no method ARN (`methodArn`, or `routeArn` for HTTP API 2.0).
+    #[error("the event has no `{0}`")]
+    MissingMethodArn(&'static str),
     /// The method ARN is not `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>`.
     #[error("`{0}` is not an execute-api method ARN")]
     BadMethodArn(String),
@@ -45,22 +72,72 @@ pub enum EventError {
     MethodArnTooLong(usize),
 }
 
+impl<'de> Deserialize<'de> for AuthorizerEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        AuthorizerEvent::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+fn is_websocket(event: &Value) -> bool {
+    let Some(context) = event.get("requestContext") else { return false };
+    context.get("connectionId").is_some_and(|v| !v.is_null())
+        || context.get("eventType").and_then(Value::as_str) == Some("CONNECT")
+}
+
 impl AuthorizerEvent {
-    /// The event's method ARN, parsed.
-    pub fn method_arn(&self) -> Result<MethodArn, EventError> {
-        let raw = match self {
-            AuthorizerEvent::Token(e) => e.method_arn.as_deref(),
-            AuthorizerEvent::Request(e) => e.method_arn.as_deref(),
+    /// Tells the event's kind apart (see the module docs) and parses it as the
+    /// `aws_lambda_events` type of that kind.
+    pub fn from_value(event: Value) -> Result<Self, EventError> {
+        let kind = match event.get("type") {
+            Some(Value::String(kind)) => kind.as_str(),
+            Some(other) => return Err(EventError::UnknownType(format!("`{}`", truncate(&other.to_string())))),
+            None => return Err(EventError::UnknownType("missing".to_owned())),
         };
-        parse_method_arn(raw.ok_or(EventError::MissingMethodArn)?)
+        match kind {
+            "TOKEN" => Ok(AuthorizerEvent::Token(serde_json::from_value(event)?)),
+            "REQUEST" if is_websocket(&event) => {
+                let method_arn = event.get("methodArn").and_then(Value::as_str).map(str::to_owned);
+                Ok(AuthorizerEvent::Websocket { method_arn, event: Box::new(serde_json::from_value(event)?) })
+            }
+            "REQUEST" => match event.get("version").and_then(Value::as_str) {
+                Some("2.0") => Ok(AuthorizerEvent::HttpV2(Box::new(serde_json::from_value(event)?))),
+                Some("1.0") => Ok(AuthorizerEvent::HttpV1(Box::new(serde_json::from_value(event)?))),
+                _ => Ok(AuthorizerEvent::Request(Box::new(serde_json::from_value(event)?))),
+            },
+            other => Err(EventError::UnknownType(format!("`{}`", truncate(other)))),
+        }
+    }
+
+    /// The contract's name for this event's kind.
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            AuthorizerEvent::Token(_) => RequestKind::Token,
+            AuthorizerEvent::Request(_) => RequestKind::Request,
+            AuthorizerEvent::HttpV1(_) => RequestKind::HttpV1,
+            AuthorizerEvent::HttpV2(_) => RequestKind::HttpV2,
+            AuthorizerEvent::Websocket { .. } => RequestKind::Websocket,
+        }
+    }
+
+    /// The event's method ARN (`routeArn` for HTTP API 2.0), parsed.
+    pub fn method_arn(&self) -> Result<MethodArn, EventError> {
+        let (raw, field) = match self {
+            AuthorizerEvent::Token(e) => (e.method_arn.as_deref(), "methodArn"),
+            AuthorizerEvent::Request(e) => (e.method_arn.as_deref(), "methodArn"),
+            AuthorizerEvent::HttpV1(e) => (e.method_arn.as_deref(), "methodArn"),
+            AuthorizerEvent::HttpV2(e) => (e.route_arn.as_deref(), "routeArn"),
+            AuthorizerEvent::Websocket { method_arn, .. } => (method_arn.as_deref(), "methodArn"),
+        };
+        parse_method_arn(raw.ok_or(EventError::MissingMethodArn(field))?)
     }
 
     /// Normalises the event into the contract's request. `identity_header` (any
-    /// case) names the header holding the caller's identity in REQUEST events.
+    /// case) names the header holding the caller's identity in every event but TOKEN.
     pub fn into_request(self, identity_header: &str, now_ms: u64) -> Result<Request, EventError> {
         let method_arn = self.method_arn()?;
         let mut request = Request {
-            kind: RequestKind::Token,
+            kind: self.kind(),
             identity: None,
             method_arn,
             headers: Vec::new(),
@@ -73,40 +150,79 @@ impl AuthorizerEvent {
             now_ms,
         };
         match self {
-            AuthorizerEvent::Token(e) => request.identity = e.authorization_token,
+            AuthorizerEvent::Token(e) => {
+                request.identity = e.authorization_token;
+                return Ok(request);
+            }
             AuthorizerEvent::Request(e) => {
                 let e = *e;
-                request.kind = RequestKind::Request;
-                let headers = if e.multi_value_headers.is_empty() {
-                    &e.headers
-                } else {
-                    &e.multi_value_headers
-                };
-                request.headers = header_pairs(headers);
-                let identity_header = identity_header.to_ascii_lowercase();
-                request.identity = request
-                    .headers
-                    .iter()
-                    .find(|(k, _)| *k == identity_header)
-                    .map(|(_, v)| v.clone());
-                request.user_agent = request
-                    .headers
-                    .iter()
-                    .find(|(k, _)| k == "user-agent")
-                    .map(|(_, v)| v.clone());
-                request.query = if e.multi_value_query_string_parameters.is_empty() {
-                    query_pairs(&e.query_string_parameters)
-                } else {
-                    query_pairs(&e.multi_value_query_string_parameters)
-                };
+                request.headers = headers_of(&e.multi_value_headers, &e.headers);
+                request.query = query_of(&e.multi_value_query_string_parameters, &e.query_string_parameters);
                 request.path_parameters = sorted_pairs(e.path_parameters);
                 request.stage_variables = sorted_pairs(e.stage_variables);
                 request.request_id = e.request_context.request_id;
                 request.source_ip = e.request_context.identity.and_then(|i| i.source_ip);
             }
+            AuthorizerEvent::HttpV1(e) => {
+                let e = *e;
+                request.headers = header_pairs(&e.headers);
+                request.query = sorted_pairs(e.query_string_parameters);
+                request.path_parameters = sorted_pairs(e.path_parameters);
+                request.stage_variables = sorted_pairs(e.stage_variables);
+                request.request_id = e.request_context.request_id;
+                request.source_ip = e.request_context.identity.source_ip;
+            }
+            AuthorizerEvent::HttpV2(e) => {
+                let e = *e;
+                request.headers = header_pairs(&e.headers);
+                request.headers.extend(e.cookies.into_iter().map(|c| ("cookie".to_owned(), c)));
+                // `queryStringParameters` joins a repeated parameter's values
+                // with commas; the raw query string keeps them apart.
+                request.query = match e.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+                    Some(raw) => raw.parse::<QueryMap>().map(|q| query_pairs(&q)).unwrap_or_default(),
+                    None => sorted_pairs(e.query_string_parameters),
+                };
+                request.path_parameters = sorted_pairs(e.path_parameters);
+                request.stage_variables = sorted_pairs(e.stage_variables);
+                request.request_id = e.request_context.request_id;
+                request.source_ip = e.request_context.http.source_ip;
+                request.user_agent = e.request_context.http.user_agent;
+            }
+            AuthorizerEvent::Websocket { event, .. } => {
+                let e = *event;
+                request.headers = headers_of(&e.multi_value_headers, &e.headers);
+                request.query = query_of(&e.multi_value_query_string_parameters, &e.query_string_parameters);
+                request.stage_variables = sorted_pairs(e.stage_variables);
+                request.request_id = e.request_context.request_id;
+                request.source_ip = e.request_context.identity.source_ip;
+                request.user_agent = e.request_context.identity.user_agent;
+            }
+        }
+        let identity_header = identity_header.to_ascii_lowercase();
+        request.identity = header(&request.headers, &identity_header);
+        if request.user_agent.is_none() {
+            request.user_agent = header(&request.headers, "user-agent");
         }
         Ok(request)
     }
+}
+
+/// The multi-value headers when API Gateway sent them (they keep repeated values), else the single-value ones.
+fn headers_of(multi: &HeaderMap, single: &HeaderMap) -> Vec<(String, String)> {
+    header_pairs(if multi.is_empty() { single } else { multi })
+}
+
+/// The multi-value query when API Gateway sent one, else the single-value one.
+fn query_of(multi: &QueryMap, single: &QueryMap) -> Vec<(String, String)> {
+    query_pairs(if multi.is_empty() { single } else { multi })
+}
+
+fn header(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(32).collect()
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -179,9 +295,22 @@ impl MethodArn {
         )
     }
 
+    /// The ARN of `method` on `path` in this API stage (either may be a
+    /// pattern). A route key (`$connect`) on the root is written without a
+    /// path, as API Gateway writes WebSocket ARNs (`.../prod/$connect`); an
+    /// HTTP verb on the root keeps its slash (`.../prod/GET/`).
+    pub fn arn_for(&self, method: &str, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        if method.starts_with('$') && path.is_empty() {
+            format!("{}{method}", self.stage_prefix())
+        } else {
+            format!("{}{method}/{path}", self.stage_prefix())
+        }
+    }
+
     /// The ARN as API Gateway writes it.
     pub fn to_arn(&self) -> String {
-        format!("{}{}/{}", self.stage_prefix(), self.method, self.path.trim_start_matches('/'))
+        self.arn_for(&self.method, &self.path)
     }
 }
 
@@ -189,12 +318,119 @@ impl MethodArn {
 mod tests {
     use super::*;
 
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/../../tests/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    fn request(name: &str) -> Request {
+        AuthorizerEvent::from_value(fixture(name)).unwrap().into_request("Authorization", 7).unwrap()
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_owned(), v.to_owned())
+    }
+
+    #[test]
+    fn every_aws_docs_fixture_is_told_apart() {
+        for (name, kind) in [
+            ("rest-token-aws-docs.json", RequestKind::Token),
+            ("rest-request-aws-docs.json", RequestKind::Request),
+            ("http-v1-aws-docs.json", RequestKind::HttpV1),
+            ("http-v2-aws-docs.json", RequestKind::HttpV2),
+            ("websocket-connect-aws-docs.json", RequestKind::Websocket),
+            ("websocket-authorizer-aws-docs.json", RequestKind::Websocket),
+            ("token-abc123.json", RequestKind::Token),
+            ("request-abc123.json", RequestKind::Request),
+            ("http-v1-abc123.json", RequestKind::HttpV1),
+            ("http-v2-abc123.json", RequestKind::HttpV2),
+            ("websocket-connect-abc123.json", RequestKind::Websocket),
+        ] {
+            let event = AuthorizerEvent::from_value(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(event.kind(), kind, "{name}");
+            let request = event.into_request("Authorization", 7).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((request.kind, request.now_ms), (kind, 7), "{name}");
+        }
+    }
+
+    #[test]
+    fn http_api_v1_events_carry_the_identity_header_and_request_details() {
+        let r = request("http-v1-abc123.json");
+        assert_eq!(r.identity.as_deref(), Some("abc123"));
+        assert_eq!(r.method_arn.to_arn(), "arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes");
+        assert_eq!(r.query, vec![pair("limit", "10")]);
+        assert_eq!((r.source_ip.as_deref(), r.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0")));
+        assert_eq!(r.request_id.as_deref(), Some("Lt0Y5gXhoAMEbFw="));
+        // AWS's example has no Authorization header: no identity, whatever `authorizationToken` says.
+        let docs = request("http-v1-aws-docs.json");
+        assert_eq!(docs.identity, None);
+        assert_eq!(docs.stage_variables, vec![pair("StageVar1", "stageValue1")]);
+        assert!(docs.headers.contains(&pair("headerauth1", "headerValue1")));
+    }
+
+    #[test]
+    fn http_api_v2_events_use_the_route_arn_raw_query_and_cookies() {
+        let r = request("http-v2-abc123.json");
+        assert_eq!(r.identity.as_deref(), Some("abc123"));
+        assert_eq!((r.method_arn.method.as_str(), r.method_arn.path.as_str()), ("GET", "/notes"));
+        assert_eq!(r.query, vec![pair("limit", "10"), pair("tag", "home"), pair("tag", "work")]);
+        assert!(r.headers.contains(&pair("cookie", "theme=dark")) && r.headers.contains(&pair("cookie", "session=s-42")));
+        assert_eq!((r.source_ip.as_deref(), r.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0")));
+        let docs = request("http-v2-aws-docs.json");
+        assert_eq!(docs.identity, None);
+        assert_eq!(docs.query, vec![pair("parameter1", "value1"), pair("parameter1", "value2"), pair("parameter2", "value")]);
+        assert_eq!(docs.path_parameters, vec![pair("parameter1", "value1")]);
+        // Without a raw query string, the comma-joined map is all there is.
+        let mut event = fixture("http-v2-aws-docs.json");
+        event["rawQueryString"] = Value::String(String::new());
+        let r = AuthorizerEvent::from_value(event).unwrap().into_request("Header1", 0).unwrap();
+        assert_eq!(r.query, vec![pair("parameter1", "value1,value2"), pair("parameter2", "value")]);
+        assert_eq!(r.identity.as_deref(), Some("value1"), "the identity header is configurable, in any case");
+        let mut no_route = fixture("http-v2-abc123.json");
+        no_route.as_object_mut().unwrap().remove("routeArn");
+        let err = AuthorizerEvent::from_value(no_route).unwrap().into_request("Authorization", 0).unwrap_err();
+        assert_eq!(err.to_string(), "the event has no `routeArn`");
+    }
+
+    #[test]
+    fn websocket_connect_events_name_the_route_key() {
+        let r = request("websocket-connect-abc123.json");
+        assert_eq!(r.identity.as_deref(), Some("abc123"));
+        assert_eq!((r.method_arn.method.as_str(), r.method_arn.path.as_str()), ("$connect", "/"));
+        assert_eq!(r.method_arn.to_arn(), "arn:aws:execute-api:us-east-1:123456789012:w1s2o3c4k5/prod/$connect");
+        assert_eq!(r.query, vec![pair("room", "general")]);
+        assert_eq!(r.source_ip.as_deref(), Some("203.0.113.7"));
+        assert!(r.path_parameters.is_empty());
+        let docs = request("websocket-authorizer-aws-docs.json");
+        assert_eq!(docs.identity, None);
+        assert!(docs.headers.contains(&pair("headerauth1", "headerValue1")));
+        assert_eq!(docs.request_id.as_deref(), Some("..."));
+    }
+
+    #[test]
+    fn unknown_kinds_are_refused() {
+        for (event, message) in [
+            (serde_json::json!({"methodArn": "arn:aws:execute-api:us-east-1:1:a/prod/GET/x"}), "`type` is missing"),
+            (serde_json::json!({"type": "COGNITO"}), "`type` is `COGNITO`"),
+            (serde_json::json!({"type": 1}), "`type` is `1`"),
+            (serde_json::json!([]), "`type` is missing"),
+        ] {
+            let err = AuthorizerEvent::from_value(event).unwrap_err();
+            assert!(err.to_string().contains(message), "{err}");
+        }
+        // A 2.0 event without its request context is not one.
+        let err = AuthorizerEvent::from_value(serde_json::json!({"type": "REQUEST", "version": "2.0"})).unwrap_err();
+        assert!(matches!(err, EventError::Shape(_)), "{err}");
+    }
+
     #[test]
     fn method_arns_parse_and_print_back() {
         for raw in [
             "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/notes",
             "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/",
             "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/v1/POST/notes/42/items",
+            "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$connect",
+            "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/notes",
         ] {
             let arn = parse_method_arn(raw).unwrap();
             assert_eq!(arn.to_arn(), raw);

@@ -7,10 +7,16 @@
 //! Gateway expects. The Lambda authorizer, the `authz` CLI and the local
 //! gateway all decide through [`Engine::decide`], so a policy tested locally
 //! behaves the same in AWS.
+//!
+//! Every API Gateway authorizer event goes through the same contract: REST
+//! TOKEN and REQUEST, HTTP API payload 1.0 and 2.0 (answered with an IAM
+//! policy or the simple format, see [`ResponseFormat`]) and WebSocket
+//! `$connect` (see [`event`]).
 #![deny(missing_docs)]
 
 mod bindings;
 mod cache;
+pub mod contract;
 mod engine;
 pub mod event;
 pub mod iam;
@@ -26,11 +32,25 @@ pub use cache::{CodeCache, LoadedFrom};
 pub use engine::{Engine, EngineError, LoadError, Policy, PolicyId, Verdict, chain, sha256_hex};
 pub use event::{AuthorizerEvent, EventError};
 pub use limits::Limits;
-pub use outcome::{AuthorizerResponse, Failure, Outcome, respond};
+pub use outcome::{AuthorizerResponse, Failure, Outcome, ResponseFormat, respond, respond_for};
 
-/// Decides one raw authorizer event end to end: parse, decide (or fail closed
-/// without a policy), and map to the response. What the Lambda handler and
-/// `authz policy eval` both run.
+/// How the host reads events and shapes its answers: what the authorizer's
+/// deployment decides (its environment), not the policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Header holding the caller's identity in every event but TOKEN (any case).
+    pub identity_header: String,
+    /// How HTTP API payload 2.0 events are answered.
+    pub response_format: ResponseFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { identity_header: "Authorization".to_owned(), response_format: ResponseFormat::Iam }
+    }
+}
+
+/// [`authorize_with`] IAM policy answers, the identity in `identity_header`.
 pub fn authorize(
     engine: &Engine,
     policy: Option<&Policy>,
@@ -38,8 +58,22 @@ pub fn authorize(
     identity_header: &str,
     now_ms: u64,
 ) -> (Verdict, AuthorizerResponse) {
-    let parsed = serde_json::from_value::<AuthorizerEvent>(event).map_err(EventError::from);
-    let request = match parsed.and_then(|e| e.into_request(identity_header, now_ms)) {
+    let settings = Settings { identity_header: identity_header.to_owned(), response_format: ResponseFormat::Iam };
+    authorize_with(engine, policy, event, &settings, now_ms)
+}
+
+/// Decides one raw authorizer event end to end: parse, decide (or fail closed
+/// without a policy), and map to the response. What the Lambda handler and
+/// `authz policy eval` both run.
+pub fn authorize_with(
+    engine: &Engine,
+    policy: Option<&Policy>,
+    event: serde_json::Value,
+    settings: &Settings,
+    now_ms: u64,
+) -> (Verdict, AuthorizerResponse) {
+    let parsed = AuthorizerEvent::from_value(event);
+    let request = match parsed.and_then(|e| e.into_request(&settings.identity_header, now_ms)) {
         Ok(request) => request,
         Err(e) => {
             let verdict = Verdict::failed(Failure::BadEvent(e.to_string()));
@@ -55,7 +89,7 @@ pub fn authorize(
             verdict
         }
     };
-    let response = respond(&verdict.outcome, Some(&request.method_arn));
+    let response = respond_for(&verdict.outcome, Some(&request.method_arn), request.kind, settings.response_format);
     (verdict, response)
 }
 

@@ -1,22 +1,72 @@
 //! Decisions as data: what the host concluded for one request, and the single
 //! function that turns it into what API Gateway receives.
 //!
-//! Every failure is an [`Outcome::FailClosed`]; [`respond`] maps it to an
-//! explicit Deny of the whole API (or `Unauthorized` when the event itself is
-//! unusable), never to an Allow.
+//! Every failure is an [`Outcome::FailClosed`]; [`respond_for`] maps it to an
+//! explicit Deny of the whole API, or `isAuthorized: false` in the HTTP API
+//! simple format (`Unauthorized` when the event itself is unusable), never to
+//! an Allow.
 
-use crate::bindings::{self, ContextValue, Decision, Effect, Grant, MethodArn};
+use crate::bindings::{self, ContextValue, Decision, Effect, Grant, MethodArn, RequestKind};
+use crate::iam::{IamDecision, evaluate};
 use crate::limits::answer;
-use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
+    ApiGatewayV2CustomAuthorizerSimpleResponse,
+};
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::str::FromStr;
 
 /// The flat context handed to the integration.
 pub type Context = Map<String, Value>;
 
-/// The authorizer response API Gateway receives for a REST API.
+/// The IAM policy response of REST and WebSocket APIs, and of HTTP API payload 1.0.
 pub type PolicyResponse = ApiGatewayCustomAuthorizerResponse<Context>;
+
+/// The IAM policy response of HTTP API payload 2.0 (no usage identifier key: HTTP APIs have no usage plans).
+pub type HttpPolicyResponse = ApiGatewayV2CustomAuthorizerIamPolicyResponse<Context>;
+
+/// The HTTP API payload 2.0 simple response: `{"isAuthorized": bool, "context": {...}}`.
+pub type SimpleResponse = ApiGatewayV2CustomAuthorizerSimpleResponse<Context>;
+
+/// How the authorizer answers HTTP API payload 2.0 events: the API's
+/// authorizer is declared with simple responses enabled, or not. Every other
+/// event kind can only be answered with an IAM policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// An IAM policy built from the grants: the only format REST, WebSocket and payload 1.0 accept.
+    #[default]
+    Iam,
+    /// `{"isAuthorized": bool, "context": {...}}` (`EnableSimpleResponses: true`).
+    Simple,
+}
+
+/// A response format name that is neither `iam` nor `simple`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a response format, expected `iam` or `simple`")]
+pub struct UnknownResponseFormat(String);
+
+impl FromStr for ResponseFormat {
+    type Err = UnknownResponseFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "iam" => Ok(ResponseFormat::Iam),
+            "simple" => Ok(ResponseFormat::Simple),
+            _ => Err(UnknownResponseFormat(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for ResponseFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ResponseFormat::Iam => "iam",
+            ResponseFormat::Simple => "simple",
+        })
+    }
+}
 
 /// Principal reported when the host denies because something failed.
 pub const FAIL_CLOSED_PRINCIPAL: &str = "fail-closed";
@@ -166,7 +216,7 @@ fn valid_context_key(k: &str) -> bool {
 
 /// The Resource pattern for `grant` in this API stage.
 pub fn grant_resource(arn: &MethodArn, grant: &Grant) -> String {
-    format!("{}{}/{}", arn.stage_prefix(), grant.method, grant.path.trim_start_matches('/'))
+    arn.arn_for(&grant.method, &grant.path)
 }
 
 fn convert_context(entries: Vec<(String, ContextValue)>) -> Result<Context, Failure> {
@@ -282,23 +332,64 @@ fn check(d: Decision, arn: &MethodArn) -> Result<Outcome, Failure> {
     }
 }
 
-/// What the Lambda returns: a policy, or the `Unauthorized` error (401).
+/// What the Lambda returns: a policy, a simple answer, or the `Unauthorized` error (401).
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuthorizerResponse {
-    /// An IAM policy response.
+    /// An IAM policy response (REST, WebSocket, HTTP API payload 1.0).
     Policy(Box<PolicyResponse>),
+    /// An IAM policy response to an HTTP API payload 2.0 event.
+    HttpPolicy(Box<HttpPolicyResponse>),
+    /// A simple response to an HTTP API payload 2.0 event.
+    Simple(SimpleResponse),
     /// Raise an error whose message is exactly `Unauthorized`.
     Unauthorized,
 }
 
 impl AuthorizerResponse {
-    /// The JSON the Lambda runtime sends back: the policy, or the error document.
+    /// The document the Lambda returns, or `None` when it must raise `Unauthorized` instead.
+    pub fn document(&self) -> Option<Value> {
+        let json = match self {
+            AuthorizerResponse::Policy(p) => serde_json::to_value(p),
+            AuthorizerResponse::HttpPolicy(p) => serde_json::to_value(p),
+            AuthorizerResponse::Simple(s) => serde_json::to_value(s),
+            AuthorizerResponse::Unauthorized => return None,
+        };
+        // These types always serialize; `Null` would be a malformed answer (500), never an allow.
+        Some(json.unwrap_or(Value::Null))
+    }
+
+    /// The JSON the Lambda runtime sends back: the document, or the error document.
     pub fn to_json(&self) -> Value {
+        self.document().unwrap_or_else(|| serde_json::json!({ "errorType": "Unauthorized", "errorMessage": "Unauthorized" }))
+    }
+
+    /// The IAM policy, for the policy responses.
+    pub fn policy_document(&self) -> Option<&ApiGatewayCustomAuthorizerPolicy> {
         match self {
-            AuthorizerResponse::Policy(p) => serde_json::to_value(p).unwrap_or(Value::Null),
-            AuthorizerResponse::Unauthorized => {
-                serde_json::json!({ "errorType": "Unauthorized", "errorMessage": "Unauthorized" })
-            }
+            AuthorizerResponse::Policy(p) => Some(&p.policy_document),
+            AuthorizerResponse::HttpPolicy(p) => Some(&p.policy_document),
+            AuthorizerResponse::Simple(_) | AuthorizerResponse::Unauthorized => None,
+        }
+    }
+
+    /// The context handed to the integration, if there is a document.
+    pub fn context(&self) -> Option<&Context> {
+        match self {
+            AuthorizerResponse::Policy(p) => Some(&p.context),
+            AuthorizerResponse::HttpPolicy(p) => Some(&p.context),
+            AuthorizerResponse::Simple(s) => Some(&s.context),
+            AuthorizerResponse::Unauthorized => None,
+        }
+    }
+
+    /// Whether API Gateway lets a call to `method_arn` through on this answer:
+    /// a policy is evaluated for it; a simple answer says the same for every
+    /// route (so does a cached one); `Unauthorized` lets nothing through.
+    pub fn authorizes(&self, method_arn: &str) -> bool {
+        match self {
+            AuthorizerResponse::Simple(s) => s.is_authorized,
+            AuthorizerResponse::Unauthorized => false,
+            _ => self.policy_document().is_some_and(|doc| evaluate(doc, method_arn) == IamDecision::Allow),
         }
     }
 }
@@ -325,19 +416,37 @@ fn allow_response(a: &Allowed, arn: &MethodArn) -> PolicyResponse {
     response
 }
 
-/// Maps an outcome to the API Gateway response, for the request whose method
-/// ARN is `arn` (absent when the event was unusable).
-///
-/// | outcome | response |
-/// |---|---|
-/// | allow | Allow on the grants' resources in this stage |
-/// | deny | explicit Deny of every method and path of the stage |
-/// | unauthorized | the `Unauthorized` error (401) |
-/// | fail closed | explicit Deny of the stage as `fail-closed`; `Unauthorized` without an ARN |
+/// Maps an outcome to the REST API response ([`respond_for`] a TOKEN event).
 pub fn respond(outcome: &Outcome, arn: Option<&MethodArn>) -> AuthorizerResponse {
+    respond_for(outcome, arn, RequestKind::Token, ResponseFormat::Iam)
+}
+
+/// Maps an outcome to the API Gateway response, for a request of `kind` whose
+/// method ARN is `arn` (absent when the event was unusable). `format` applies
+/// to HTTP API payload 2.0 only; every other kind gets an IAM policy.
+///
+/// | outcome | IAM policy | simple (HTTP API 2.0) |
+/// |---|---|---|
+/// | allow | Allow on the grants' resources in this stage | `isAuthorized` when a grant covers this route, with the context |
+/// | deny | explicit Deny of every method and path of the stage | `isAuthorized: false`, with the context |
+/// | unauthorized | the `Unauthorized` error (401) | the `Unauthorized` error (401) |
+/// | fail closed | explicit Deny of the stage as `fail-closed` | `isAuthorized: false` |
+/// | no usable event (`arn` absent) | the `Unauthorized` error | the `Unauthorized` error |
+pub fn respond_for(
+    outcome: &Outcome,
+    arn: Option<&MethodArn>,
+    kind: RequestKind,
+    format: ResponseFormat,
+) -> AuthorizerResponse {
     let Some(arn) = arn else {
         return AuthorizerResponse::Unauthorized;
     };
+    if matches!(outcome, Outcome::Unauthorized) {
+        return AuthorizerResponse::Unauthorized;
+    }
+    if kind == RequestKind::HttpV2 && format == ResponseFormat::Simple {
+        return AuthorizerResponse::Simple(simple_response(outcome, arn));
+    }
     let deny_all = || vec![format!("{}*", arn.stage_prefix())];
     let response = match outcome {
         Outcome::Allow(a) => allow_response(a, arn),
@@ -347,7 +456,30 @@ pub fn respond(outcome: &Outcome, arn: Option<&MethodArn>) -> AuthorizerResponse
         Outcome::Unauthorized => return AuthorizerResponse::Unauthorized,
         Outcome::FailClosed(_) => policy(FAIL_CLOSED_PRINCIPAL, IamPolicyEffect::Deny, deny_all(), Context::new()),
     };
+    if kind == RequestKind::HttpV2 {
+        let mut http = HttpPolicyResponse::default();
+        http.principal_id = response.principal_id;
+        http.policy_document = response.policy_document;
+        http.context = response.context;
+        return AuthorizerResponse::HttpPolicy(Box::new(http));
+    }
     AuthorizerResponse::Policy(Box::new(response))
+}
+
+/// The simple answer: a yes/no for this route only. An allow is a yes when
+/// one of its grants covers the route, judged exactly as the IAM policy would be.
+fn simple_response(outcome: &Outcome, arn: &MethodArn) -> SimpleResponse {
+    let mut response = SimpleResponse::default();
+    match outcome {
+        Outcome::Allow(a) => {
+            let document = allow_response(a, arn).policy_document;
+            response.is_authorized = evaluate(&document, &arn.to_arn()) == IamDecision::Allow;
+            response.context = a.context.clone();
+        }
+        Outcome::Deny { context, .. } => response.context = context.clone(),
+        Outcome::Unauthorized | Outcome::FailClosed(_) => {}
+    }
+    response
 }
 
 #[cfg(test)]

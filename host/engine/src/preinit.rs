@@ -20,6 +20,8 @@ pub(crate) enum SnapshotError {
     /// The component cannot be snapshotted (wizer limitation); the caller may
     /// fall back to calling `init` on every decision.
     Unsupported(String),
+    /// The component can never load here (another contract version): no fallback.
+    Rejected(crate::LoadError),
 }
 
 fn unsupported(e: impl std::fmt::Display) -> SnapshotError {
@@ -33,7 +35,10 @@ pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Ve
     wizer.keep_init_func(true);
     let (cx, instrumented) = wizer.instrument_component(bytes).map_err(unsupported)?;
     let component = engine.compile(&instrumented).map_err(unsupported)?;
-    let pre = engine.link(&component).map_err(unsupported)?;
+    let pre = engine.link(&component).map_err(|e| match e {
+        e @ crate::LoadError::ContractVersion { .. } => SnapshotError::Rejected(e),
+        e => unsupported(e),
+    })?;
     let mut store = engine.store();
     let instance = match pre.instance_pre().instantiate(&mut store) {
         Ok(instance) => instance,

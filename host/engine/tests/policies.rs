@@ -13,7 +13,7 @@ use serde_json::json;
 fn policy_of(response: &AuthorizerResponse) -> &authz_engine::outcome::PolicyResponse {
     match response {
         AuthorizerResponse::Policy(p) => p,
-        AuthorizerResponse::Unauthorized => panic!("expected a policy, got Unauthorized"),
+        other => panic!("expected a REST policy, got {other:?}"),
     }
 }
 
@@ -143,4 +143,104 @@ fn loading_checks_the_module_and_its_config() {
     assert_eq!(policy.id().sha256, authz_engine::sha256_hex(&bytes));
     assert_eq!(policy.id().version.as_deref(), Some("v1"));
     assert!(policy.is_preinitialized(), "the config is applied once, at load");
+}
+
+#[test]
+fn a_module_built_against_another_contract_version_is_refused_by_name() {
+    use authz_engine::LoadError;
+    let engine = engine();
+    for version in ["0.2.0", "1.0.0"] {
+        let bytes = policy_artifacts::component_for_contract(version);
+        let err = engine.check_world(&bytes).unwrap_err();
+        assert!(matches!(err, LoadError::ContractVersion { .. }), "{version}: {err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the component was built against authz:policy@{version}, this host speaks authz:policy@0.1.0: \
+                 rebuild it with an authz-policy SDK for 0.1.0"
+            )
+        );
+        let err = engine.load(&bytes, "{}", None).unwrap_err();
+        assert!(matches!(err, LoadError::ContractVersion { .. }), "{version}: {err}");
+    }
+    // A later patch of the same contract links (its code only traps, so `init` fails: a config error, not a version one).
+    let patch = policy_artifacts::component_for_contract("0.1.9");
+    engine.check_world(&patch).unwrap();
+    assert!(matches!(engine.load(&patch, "{}", None), Err(LoadError::Config(_))));
+}
+
+/// One event of each kind, the same token (`abc123`, user1: `GET /notes`), the same policy.
+#[test]
+fn every_authorizer_kind_goes_through_the_same_policy() {
+    use authz_engine::ResponseFormat::{Iam, Simple};
+    let engine = engine();
+    let policy = static_token(&engine);
+    for (fixture_name, arn) in [
+        ("events/token-abc123.json", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes"),
+        ("events/request-abc123.json", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes"),
+        ("events/http-v1-abc123.json", "arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes"),
+        ("events/http-v2-abc123.json", "arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes"),
+    ] {
+        for format in [Iam, Simple] {
+            let (verdict, response) = run_as(&engine, &policy, &fixture(fixture_name), format);
+            assert!(matches!(verdict.outcome, Outcome::Allow(ref a) if a.principal_id == "user1"), "{fixture_name}");
+            assert!(response.authorizes(arn), "{fixture_name} {format}: {response:?}");
+        }
+    }
+    // HTTP API 2.0: the configured format decides the shape; nothing else changes.
+    let v2 = fixture("events/http-v2-abc123.json");
+    assert_eq!(run_as(&engine, &policy, &v2, Simple).1.to_json(), json!({"isAuthorized": true, "context": {}}));
+    let iam = run_as(&engine, &policy, &v2, Iam).1.to_json();
+    assert_eq!(iam["principalId"], "user1");
+    assert_eq!(
+        iam["policyDocument"]["Statement"][0]["Resource"],
+        json!(["arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes"])
+    );
+    assert!(iam.get("usageIdentifierKey").is_none(), "{iam}");
+    // The same token on another route of the HTTP API: no in the simple format, an implicit deny in IAM.
+    let delete = v2.replace("/prod/GET/notes\"", "/prod/DELETE/notes\"");
+    assert_eq!(run_as(&engine, &policy, &delete, Simple).1.to_json()["isAuthorized"], false);
+}
+
+#[test]
+fn websocket_connect_needs_a_connect_grant() {
+    let engine = engine();
+    let policy = static_token(&engine);
+    let connect = "arn:aws:execute-api:us-east-1:123456789012:w1s2o3c4k5/prod/$connect";
+    // user1 is known but only granted `GET /notes`: API Gateway refuses the connection.
+    let (verdict, response) = run(&engine, &policy, &fixture("events/websocket-connect-abc123.json"));
+    assert!(matches!(verdict.outcome, Outcome::Allow(ref a) if a.principal_id == "user1"));
+    assert!(!response.authorizes(connect));
+    // user3 is granted `$connect`.
+    let user3 = fixture("events/websocket-connect-abc123.json").replace("\"abc123\"", "\"ghi789\"");
+    let (verdict, response) = run(&engine, &policy, &user3);
+    assert!(matches!(verdict.outcome, Outcome::Allow(ref a) if a.principal_id == "user3"));
+    assert!(response.authorizes(connect), "{response:?}");
+    assert!(!response.authorizes(&connect.replace("$connect", "$disconnect")));
+    // AWS's own example carries no Authorization header.
+    assert_eq!(run(&engine, &policy, &fixture("events/websocket-authorizer-aws-docs.json")).1, AuthorizerResponse::Unauthorized);
+}
+
+#[test]
+fn http_api_failures_fail_closed_in_both_formats() {
+    use authz_engine::ResponseFormat::{Iam, Simple};
+    let engine = engine();
+    let policy = static_token(&engine);
+    let wrong = fixture("events/http-v2-abc123.json").replace("\"abc123\"", "\"nope\"");
+    assert_eq!(run_as(&engine, &policy, &wrong, Simple).1.to_json(), json!({"isAuthorized": false, "context": {}}));
+    let denied = run_as(&engine, &policy, &wrong, Iam).1;
+    assert_eq!(denied.to_json()["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    // No identity: 401 in both; an unusable event: 401 in both.
+    for format in [Iam, Simple] {
+        let (_, missing) = run_as(&engine, &policy, &fixture("events/http-v2-aws-docs.json"), format);
+        assert_eq!(missing, AuthorizerResponse::Unauthorized);
+        let (_, broken) = run_as(&engine, &policy, r#"{"type":"REQUEST","version":"2.0","routeArn":"nope"}"#, format);
+        assert_eq!(broken, AuthorizerResponse::Unauthorized);
+    }
+    // Without a policy (cold start, nothing valid in the registry): a no.
+    let settings = authz_engine::Settings { response_format: Simple, ..Default::default() };
+    let event: serde_json::Value = serde_json::from_str(&fixture("events/http-v2-abc123.json")).unwrap();
+    let (verdict, response) = authz_engine::authorize_with(&engine, None, event, &settings, NOW_MS);
+    assert!(matches!(verdict.outcome, Outcome::FailClosed(authz_engine::Failure::NoPolicy)));
+    assert_eq!(response.to_json(), json!({"isAuthorized": false, "context": {}}));
 }

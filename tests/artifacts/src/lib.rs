@@ -23,3 +23,29 @@ pub fn fixture(relative: &str) -> String {
     let path = format!("{FIXTURES_DIR}/{relative}");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
+
+/// The repository's `wit/policy.wit`.
+pub const CONTRACT_WIT: &str = include_str!("../../../wit/policy.wit");
+
+/// A component of the `authorizer-policy` world as if built against contract
+/// `version`: the repository's WIT with its package version replaced, and
+/// code that only traps. What a policy built with another SDK looks like to
+/// the host, for testing the version check without a second toolchain run.
+pub fn component_for_contract(version: &str) -> Vec<u8> {
+    let current = CONTRACT_WIT
+        .lines()
+        .find_map(|l| l.strip_prefix("package authz:policy@").and_then(|v| v.strip_suffix(';')))
+        .unwrap_or_else(|| panic!("no `package authz:policy@...;` line in wit/policy.wit"));
+    let wit = CONTRACT_WIT.replace(&format!("authz:policy@{current};"), &format!("authz:policy@{version};"));
+    let fail = |e: anyhow::Error| -> ! { panic!("cannot build a component for contract {version}: {e:#}") };
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("policy.wit", &wit).unwrap_or_else(|e| fail(e));
+    let world = resolve.select_world(&[package], Some("authorizer-policy")).unwrap_or_else(|e| fail(e));
+    let mut module = wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
+        .unwrap_or_else(|e| fail(e));
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .unwrap_or_else(|e| fail(e))
+}

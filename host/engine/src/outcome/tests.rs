@@ -184,3 +184,92 @@ fn websocket_route_keys_and_wildcards_are_valid_grants() {
     let ok = decision(Effect::Allow, "u", &[("$connect", "/"), ("*", "/*"), ("GET", "/notes/{id}/?")]);
     assert!(matches!(check_decision(ok, &arn()), Outcome::Allow(_)));
 }
+
+#[test]
+fn a_connect_grant_covers_exactly_the_websocket_connect_arn() {
+    let ws = parse_method_arn("arn:aws:execute-api:us-east-1:123456789012:w1s2o3c4k5/prod/$connect").unwrap();
+    let allowed = check_decision(decision(Effect::Allow, "u", &[("$connect", "/"), ("*", "/*")]), &ws);
+    let response = respond_for(&allowed, Some(&ws), RequestKind::Websocket, ResponseFormat::Simple);
+    assert_eq!(
+        response.policy_document().unwrap().statement[0].resource,
+        vec![
+            "arn:aws:execute-api:us-east-1:123456789012:w1s2o3c4k5/prod/$connect".to_owned(),
+            "arn:aws:execute-api:us-east-1:123456789012:w1s2o3c4k5/prod/*/*".to_owned(),
+        ],
+        "the simple format is for HTTP API 2.0 only"
+    );
+    assert!(response.authorizes(&ws.to_arn()));
+    // `*/*` needs a path segment: it does not cover the route key.
+    let http_only = check_decision(decision(Effect::Allow, "u", &[("*", "/*")]), &ws);
+    assert!(!respond(&http_only, Some(&ws)).authorizes(&ws.to_arn()));
+}
+
+fn v2_arn() -> MethodArn {
+    parse_method_arn("arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes").unwrap()
+}
+
+fn simple(outcome: &Outcome) -> Value {
+    respond_for(outcome, Some(&v2_arn()), RequestKind::HttpV2, ResponseFormat::Simple).to_json()
+}
+
+#[test]
+fn http_api_simple_responses_row_by_row() {
+    let mut d = decision(Effect::Allow, "user1", &[("GET", "/notes")]);
+    d.context = vec![("role".to_owned(), ContextValue::Text("reader".to_owned()))];
+    let allowed = check_decision(d, &v2_arn());
+    assert_eq!(simple(&allowed), json!({"isAuthorized": true, "context": {"role": "reader"}}));
+    // An allow whose grants do not cover this route is a no, as the IAM policy would be.
+    let elsewhere = check_decision(decision(Effect::Allow, "user1", &[("DELETE", "/notes")]), &v2_arn());
+    assert_eq!(simple(&elsewhere), json!({"isAuthorized": false, "context": {}}));
+    let mut denied = decision(Effect::Deny, "user1", &[]);
+    denied.context = vec![("reason".to_owned(), ContextValue::Text("suspended".to_owned()))];
+    assert_eq!(
+        simple(&check_decision(denied, &v2_arn())),
+        json!({"isAuthorized": false, "context": {"reason": "suspended"}})
+    );
+    assert_eq!(simple(&Outcome::Unauthorized), json!({"errorType": "Unauthorized", "errorMessage": "Unauthorized"}));
+    for failure in [Failure::NoPolicy, Failure::Timeout { budget_ms: 1 }, Failure::Trap("x".to_owned())] {
+        assert_eq!(simple(&Outcome::FailClosed(failure)), json!({"isAuthorized": false, "context": {}}));
+    }
+    let unusable = respond_for(&allowed, None, RequestKind::HttpV2, ResponseFormat::Simple);
+    assert_eq!(unusable, AuthorizerResponse::Unauthorized);
+}
+
+#[test]
+fn http_api_iam_responses_have_no_usage_identifier_key() {
+    let mut d = decision(Effect::Allow, "user1", &[("GET", "/notes")]);
+    d.usage_identifier_key = Some("k".to_owned());
+    let allowed = check_decision(d, &v2_arn());
+    let response = respond_for(&allowed, Some(&v2_arn()), RequestKind::HttpV2, ResponseFormat::Iam);
+    assert!(matches!(response, AuthorizerResponse::HttpPolicy(_)));
+    assert_eq!(
+        response.to_json(),
+        json!({
+            "principalId": "user1",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": ["execute-api:Invoke"],
+                    "Effect": "Allow",
+                    "Resource": ["arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes"]
+                }]
+            },
+            "context": {}
+        })
+    );
+    let failed = respond_for(&Outcome::FailClosed(Failure::NoPolicy), Some(&v2_arn()), RequestKind::HttpV2, ResponseFormat::Iam);
+    assert_eq!(failed.to_json()["principalId"], FAIL_CLOSED_PRINCIPAL);
+    assert!(!failed.authorizes(&v2_arn().to_arn()));
+    // Payload 1.0 is answered as REST is, whatever the format says.
+    let v1 = respond_for(&allowed, Some(&v2_arn()), RequestKind::HttpV1, ResponseFormat::Simple);
+    assert!(matches!(v1, AuthorizerResponse::Policy(_)));
+}
+
+#[test]
+fn response_formats_parse_from_configuration() {
+    assert_eq!("iam".parse::<ResponseFormat>().unwrap(), ResponseFormat::Iam);
+    assert_eq!(" Simple ".parse::<ResponseFormat>().unwrap(), ResponseFormat::Simple);
+    assert_eq!(ResponseFormat::default(), ResponseFormat::Iam);
+    let err = "boolean".parse::<ResponseFormat>().unwrap_err();
+    assert_eq!(err.to_string(), "`boolean` is not a response format, expected `iam` or `simple`");
+}

@@ -1,7 +1,7 @@
 //! Shared helpers for the engine's integration tests.
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
-use authz_engine::{AuthorizerResponse, Engine, Limits, Policy, Verdict, authorize};
+use authz_engine::{AuthorizerResponse, Engine, Limits, Policy, ResponseFormat, Settings, Verdict, authorize, authorize_with};
 use std::sync::Arc;
 
 /// 2026-01-01T00:00:00Z: inside every example JWT's validity.
@@ -23,6 +23,13 @@ pub fn static_token(engine: &Engine) -> Policy {
 pub fn run(engine: &Engine, policy: &Policy, event: &str) -> (Verdict, AuthorizerResponse) {
     let event = serde_json::from_str(event).unwrap_or(serde_json::Value::Null);
     authorize(engine, Some(policy), event, "Authorization", NOW_MS)
+}
+
+/// [`run`], answering HTTP API 2.0 events in `format`.
+pub fn run_as(engine: &Engine, policy: &Policy, event: &str, format: ResponseFormat) -> (Verdict, AuthorizerResponse) {
+    let event = serde_json::from_str(event).unwrap_or(serde_json::Value::Null);
+    let settings = Settings { response_format: format, ..Settings::default() };
+    authorize_with(engine, Some(policy), event, &settings, NOW_MS)
 }
 
 pub fn token_event(token: &str, method: &str, path: &str) -> String {
