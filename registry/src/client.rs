@@ -13,6 +13,9 @@ use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// How many earlier active versions `rollback` can walk back through.
+pub const MAX_ROLLBACK_DEPTH: usize = 100;
+
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -455,6 +458,11 @@ impl Registry {
         now_ms: u64,
     ) -> Result<Vec<TransactWriteItem>, RegistryError> {
         let revision = current.map_or(0, |c| c.revision) + 1;
+        // The pointer is one DynamoDB item (400 KB at most): keep the newest
+        // rollback targets only; the audit log keeps every change anyway.
+        let mut previous = previous;
+        let excess = previous.len().saturating_sub(MAX_ROLLBACK_DEPTH);
+        previous.drain(..excess);
         let pointer = ActivePointer {
             active: target.clone(),
             revision,
