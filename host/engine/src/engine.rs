@@ -231,8 +231,10 @@ impl Engine {
             Err(SnapshotError::Init(error, store)) => Err(LoadError::Config(classify(error, &store, &self.limits))),
             Err(SnapshotError::Rejected(error)) => Err(error),
             Err(SnapshotError::Unsupported(reason)) => {
-                tracing::warn!(%reason, policy_sha256 = %id.sha256, "cannot pre-initialize the policy: its config will be parsed on every decision");
+                // Not a component of our world at all: that error alone, no warning about snapshots.
                 let component = self.compile(bytes)?;
+                self.link(&component)?;
+                tracing::warn!(%reason, policy_sha256 = %id.sha256, "cannot pre-initialize the policy: its config will be parsed on every decision");
                 Ok((self.prepare(component.clone(), config, id)?, component))
             }
         }
