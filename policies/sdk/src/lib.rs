@@ -15,6 +15,11 @@
 //! }
 //! authz_policy::export_policy!(MyPolicy);
 //! ```
+//!
+//! Every API Gateway authorizer event arrives as the same [`Request`]: REST
+//! TOKEN and REQUEST, HTTP API payload 1.0 and 2.0, WebSocket `$connect`
+//! ([`RequestKind`] says which). `authz policy new` creates a crate using this
+//! one; `docs/policy-authors.md` is the guide.
 #![deny(missing_docs)]
 
 use serde::de::DeserializeOwned;
@@ -31,6 +36,11 @@ pub mod __private {
     pub use crate::wasm::{bindings, evaluate, init};
 }
 
+/// The version of the `authz:policy` WIT contract this SDK builds components
+/// for. A host runs components of the same minor version (before 1.0) and
+/// refuses others when they are loaded.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
 /// Which kind of API Gateway authorizer event a request came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestKind {
@@ -44,6 +54,13 @@ pub enum RequestKind {
     HttpV2,
     /// WebSocket API `$connect`.
     Websocket,
+}
+
+impl RequestKind {
+    /// Whether the event came from an HTTP API (payload 1.0 or 2.0).
+    pub fn is_http_api(self) -> bool {
+        matches!(self, RequestKind::HttpV1 | RequestKind::HttpV2)
+    }
 }
 
 /// The method ARN of the call being authorized, split into its parts.
@@ -92,8 +109,40 @@ pub struct Request {
     pub now_ms: u64,
 }
 
+impl MethodArn {
+    /// Parses `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<method>[/<path>]`,
+    /// as the host does; for building requests in native tests.
+    pub fn parse(raw: &str) -> Option<MethodArn> {
+        let mut fields = raw.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account_id), Some(rest)) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        let mut parts = rest.splitn(4, '/');
+        let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
+            return None;
+        };
+        let path = format!("/{}", parts.next().unwrap_or(""));
+        let non_empty = [partition, region, account_id, api_id, stage, method].iter().all(|s| !s.is_empty());
+        non_empty.then(|| MethodArn {
+            partition: partition.to_owned(),
+            region: region.to_owned(),
+            account_id: account_id.to_owned(),
+            api_id: api_id.to_owned(),
+            stage: stage.to_owned(),
+            method: method.to_owned(),
+            path,
+        })
+    }
+}
+
 fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn all<'a>(pairs: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 impl Request {
@@ -119,9 +168,39 @@ impl Request {
         lookup(&self.headers, name)
     }
 
+    /// Every value of a header, in order; `name` must be lower case.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        all(&self.headers, name)
+    }
+
     /// First value of a query string parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         lookup(&self.query, name)
+    }
+
+    /// Every value of a query string parameter (`?tag=a&tag=b`).
+    pub fn query_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        all(&self.query, name)
+    }
+
+    /// A path parameter (`{id}` in the resource path), for REST and HTTP APIs.
+    pub fn path_parameter(&self, name: &str) -> Option<&str> {
+        lookup(&self.path_parameters, name)
+    }
+
+    /// A stage variable.
+    pub fn stage_variable(&self, name: &str) -> Option<&str> {
+        lookup(&self.stage_variables, name)
+    }
+
+    /// A cookie's value, from the `cookie` headers (HTTP API 2.0 cookies arrive
+    /// as one `cookie` header each).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header_values("cookie")
+            .flat_map(|header| header.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
     }
 
     /// The identity with a leading `Bearer ` (any case) removed, if non-empty.
@@ -171,6 +250,47 @@ impl Grant {
     pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
         Grant { method: method.into(), path: path.into() }
     }
+
+    /// Whether this grant lets the caller invoke `method` on `path`, matched
+    /// as API Gateway matches the policy the host builds from it (`*` any run
+    /// of characters, `/` included; `?` one character). A route key on the
+    /// root (`$connect`) has no path in its ARN, so `* /*` does not cover it.
+    /// For native tests.
+    pub fn covers(&self, method: &str, path: &str) -> bool {
+        wildcard_match(route(&self.method, &self.path).as_bytes(), route(method, path).as_bytes())
+    }
+}
+
+/// `<method>/<path>` as the tail of an execute-api ARN (see [`Grant::covers`]).
+fn route(method: &str, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    if method.starts_with('$') && path.is_empty() { method.to_owned() } else { format!("{method}/{path}") }
+}
+
+/// `*` matches any run of bytes, `?` one byte (paths are ASCII).
+fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t, mut star) = (0, 0, None);
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || Some(&c) == text.get(t) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 /// A value of the flat context handed to the integration.
@@ -247,6 +367,17 @@ impl Decision {
     pub fn with_context(mut self, key: impl Into<String>, value: impl Into<ContextValue>) -> Self {
         self.context.push((key.into(), value.into()));
         self
+    }
+
+    /// Sets the API key for usage plans (REST APIs).
+    pub fn with_usage_identifier_key(mut self, key: impl Into<String>) -> Self {
+        self.usage_identifier_key = Some(key.into());
+        self
+    }
+
+    /// Whether one of the grants covers `method` on `path` (see [`Grant::covers`]).
+    pub fn grants_cover(&self, method: &str, path: &str) -> bool {
+        self.grants.iter().any(|g| g.covers(method, path))
     }
 }
 
@@ -337,6 +468,46 @@ mod tests {
         assert_eq!(with_identity("abc").bearer_token(), Some("abc"));
         assert_eq!(with_identity("Bearer ").bearer_token(), None);
         assert_eq!(with_identity("  ").bearer_token(), None);
+    }
+
+    #[test]
+    fn contract_version_is_the_wit_package_version() {
+        let wit = include_str!("../../../wit/policy.wit");
+        assert!(wit.lines().any(|l| l == format!("package authz:policy@{CONTRACT_VERSION};")));
+    }
+
+    #[test]
+    fn grants_cover_routes_as_api_gateway_matches_them() {
+        let d = Decision::allow("u", vec![Grant::new("GET", "/notes"), Grant::new("*", "/notes/*"), Grant::new("$connect", "/")]);
+        assert!(d.grants_cover("GET", "/notes"));
+        assert!(d.grants_cover("DELETE", "/notes/7"));
+        assert!(d.grants_cover("GET", "/notes/7/items"), "`*` spans slashes");
+        assert!(!d.grants_cover("POST", "/notes"));
+        assert!(d.grants_cover("$connect", "/"));
+        assert!(!Grant::new("*", "/*").covers("$connect", "/"), "as API Gateway: `*/*` needs a path");
+        assert!(Grant::new("GET", "/notes/?").covers("GET", "/notes/7"));
+        assert!(!Grant::new("GET", "/notes/?").covers("GET", "/notes/77"));
+    }
+
+    #[test]
+    fn request_helpers_read_every_kind_of_input() {
+        let arn = MethodArn::parse("arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/notes/7").unwrap();
+        assert_eq!((arn.stage.as_str(), arn.method.as_str(), arn.path.as_str()), ("prod", "GET", "/notes/7"));
+        assert_eq!(MethodArn::parse("arn:aws:execute-api:eu-west-1:1:api/dev/$connect").unwrap().path, "/");
+        assert!(MethodArn::parse("arn:aws:s3:::bucket").is_none());
+        let mut r = Request::new(RequestKind::HttpV2, arn);
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        r.headers = vec![pair("cookie", "theme=dark"), pair("cookie", "session=s-42; lang=en"), pair("x-a", "1"), pair("x-a", "2")];
+        r.query = vec![pair("tag", "a"), pair("tag", "b")];
+        r.path_parameters = vec![pair("id", "7")];
+        r.stage_variables = vec![pair("table", "notes")];
+        assert_eq!(r.cookie("session"), Some("s-42"));
+        assert_eq!(r.cookie("lang"), Some("en"));
+        assert_eq!(r.cookie("missing"), None);
+        assert_eq!(r.header_values("x-a").collect::<Vec<_>>(), ["1", "2"]);
+        assert_eq!(r.query_values("tag").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!((r.path_parameter("id"), r.stage_variable("table")), (Some("7"), Some("notes")));
+        assert!(r.kind.is_http_api() && !RequestKind::Websocket.is_http_api());
     }
 
     #[test]
