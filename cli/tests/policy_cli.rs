@@ -35,18 +35,36 @@ fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
     path
 }
 
+/// The shipped cases cover every authorizer kind (REST TOKEN and REQUEST,
+/// HTTP API 1.0 and 2.0, WebSocket `$connect`) and hold in both answer formats.
 #[test]
 fn shipped_policies_pass_their_cases() {
     for (module, name) in [(STATIC_TOKEN, "static-token"), (JWT_POLICY, "jwt")] {
-        let out = authz(&[
-            "policy", "test", module,
-            "--config", &policy(&format!("{name}/config.json")),
-            "--cases", &policy(&format!("{name}/cases.json")),
-        ]);
-        let text = stdout(&out);
-        assert!(out.status.success(), "{name}: {text}{}", stderr(&out));
-        assert!(text.trim_end().ends_with("passed, 0 failed"), "{text}");
-        assert!(!text.contains("FAIL"), "{text}");
+        for format in ["iam", "simple"] {
+            let out = authz(&[
+                "policy", "test", module,
+                "--config", &policy(&format!("{name}/config.json")),
+                "--cases", &policy(&format!("{name}/cases.json")),
+                "--response-format", format,
+            ]);
+            let text = stdout(&out);
+            assert!(out.status.success(), "{name} {format}: {text}{}", stderr(&out));
+            assert!(text.trim_end().ends_with("passed, 0 failed"), "{text}");
+            assert!(!text.contains("FAIL"), "{text}");
+        }
+    }
+    let cases: serde_json::Value = serde_json::from_str(&policy_artifacts::policy_file("static-token/cases.json")).unwrap();
+    let events: Vec<String> = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| match &c["event"] {
+            serde_json::Value::String(path) => policy_artifacts::policy_file(&format!("static-token/{path}")),
+            inline => inline.to_string(),
+        })
+        .collect();
+    for needle in [r#""TOKEN""#, r#""httpMethod""#, r#""version": "1.0""#, r#""version": "2.0""#, r#""$connect""#] {
+        assert!(events.iter().any(|e| e.contains(needle)), "no static-token case has {needle}");
     }
 }
 
@@ -124,6 +142,92 @@ fn eval_prints_what_the_lambda_returns() {
     let out = authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &empty]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json, serde_json::json!({"errorType": "Unauthorized", "errorMessage": "Unauthorized"}));
+}
+
+#[test]
+fn eval_answers_http_api_2_0_in_the_configured_format() {
+    let event = format!("{}/events/http-v2-abc123.json", policy_artifacts::FIXTURES_DIR);
+    let eval = |format: &str| {
+        let out = authz(&[
+            "policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &event,
+            "--response-format", format,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(eval("simple"), serde_json::json!({"isAuthorized": true, "context": {}}));
+    let iam = eval("iam");
+    assert_eq!(iam["principalId"], "user1");
+    assert_eq!(iam["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    let out = authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &event, "--response-format", "bool"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`bool` is not a response format"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_module_of_another_contract_version_is_refused_at_test_and_publish() {
+    let module = temp_file("contract-0.2.0.wasm", &policy_artifacts::component_for_contract("0.2.0"));
+    let module = module.to_str().unwrap();
+    let config = policy("static-token/config.json");
+    let expected = "built against authz:policy@0.2.0, this host speaks authz:policy@0.1.0";
+    let test = authz(&["policy", "test", module, "--config", &config, "--cases", &policy("static-token/cases.json")]);
+    assert_bad_input(&test, expected);
+    // Refused before anything reaches the registry (there is none here).
+    let publish = authz(&[
+        "policy", "publish", module, "--name", "notes", "--config", &config, "--bucket", "nowhere", "--table", "nowhere",
+    ]);
+    assert_bad_input(&publish, expected);
+    let eval = authz(&["policy", "eval", module, "--config", &config, "--event", &format!("{}/events/token-abc123.json", policy_artifacts::FIXTURES_DIR)]);
+    assert_bad_input(&eval, expected);
+}
+
+/// `authz policy new`, then the crate through build, its unit tests and its
+/// cases, as an author would. Slow the first time: the crate's dependencies
+/// build into the shared policy target dir, and are reused after.
+#[test]
+fn a_new_policy_crate_builds_and_passes_its_own_tests_and_cases() {
+    let parent = std::env::temp_dir().join(format!("authz-policy-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&parent);
+    let out = authz(&["policy", "new", "tenant-rules", "--dir", parent.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = parent.join("tenant-rules");
+    for file in ["Cargo.toml", "Cargo.lock", "src/lib.rs", "config.json", "cases.json", "README.md", ".gitignore"] {
+        assert!(root.join(file).is_file(), "{file} missing");
+    }
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains(r#"name = "tenant-rules""#), "{manifest}");
+
+    // Never over an existing folder, and only with a cargo package name.
+    assert_bad_input(&authz(&["policy", "new", "tenant-rules", "--dir", parent.to_str().unwrap()]), "already exists");
+    assert_bad_input(&authz(&["policy", "new", "9lives", "--dir", parent.to_str().unwrap()]), "not a crate name");
+    assert_bad_input(&authz(&["policy", "new", "fn", "--dir", parent.to_str().unwrap()]), "reserved");
+    assert!(!parent.join("9lives").exists());
+
+    let built = authz(&["policy", "build", root.to_str().unwrap()]);
+    let text = stdout(&built);
+    assert!(built.status.success(), "{text}{}", stderr(&built));
+    let wasm = text.lines().find_map(|l| l.strip_prefix("path")).unwrap().trim().to_owned();
+    let config = root.join("config.json");
+    let cases = root.join("cases.json");
+    for format in ["iam", "simple"] {
+        let out = authz(&[
+            "policy", "test", &wasm, "--config", config.to_str().unwrap(), "--cases", cases.to_str().unwrap(),
+            "--response-format", format,
+        ]);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{format}: {text}{}", stderr(&out));
+        assert!(text.trim_end().ends_with("8 passed, 0 failed"), "{text}");
+    }
+
+    let unit = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", TARGET_DIR)
+        .output()
+        .unwrap();
+    assert!(unit.status.success(), "{}{}", stdout(&unit), stderr(&unit));
+    assert!(stdout(&unit).contains("5 passed"), "{}", stdout(&unit));
+    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //!       "outcome": "allow",
 //!       "principal": "user1",
 //!       "context": { "role": "reader" },
+//!       "authorized": true,
 //!       "allows": ["GET /notes"],
 //!       "denies": ["DELETE /notes", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/admin"]
 //!     }
@@ -17,16 +18,21 @@
 //! }
 //! ```
 //!
-//! `event` is an inline event object or a path relative to the cases file.
-//! `allows`/`denies` are method ARNs, or `METHOD /path` in the event's stage,
-//! that the returned IAM policy must allow / must not allow: this is what
-//! catches the cached-policy trap on other routes. `context` entries must be
-//! present with those values. `now` (file-wide or per case) pins the clock.
+//! `event` is an inline event object or a path relative to the cases file:
+//! any authorizer event (REST TOKEN or REQUEST, HTTP API 1.0 or 2.0,
+//! WebSocket `$connect`). `authorized` is whether API Gateway lets this very
+//! call through on the response. `allows`/`denies` are method ARNs, or
+//! `METHOD /path` (or a route key such as `$connect`) in the event's stage,
+//! that the IAM policy for the outcome must allow / must not allow: this is
+//! what catches the cached-policy trap on other routes. `context` entries
+//! must be present with those values. `now` (file-wide or per case) pins the
+//! clock. Expectations do not depend on the response format, so one file
+//! checks a policy answered both ways (`authz policy test --response-format`).
 
 use super::parse_now;
 use crate::error::{CliError, bad_input};
 use authz_engine::iam::{IamDecision, evaluate};
-use authz_engine::{AuthorizerResponse, Engine, Outcome, Policy};
+use authz_engine::{AuthorizerEvent, AuthorizerResponse, Engine, MethodArn, Outcome, Policy, ResponseFormat, Settings};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -105,6 +111,8 @@ struct Expect {
     #[serde(default)]
     context: Map<String, Value>,
     #[serde(default)]
+    authorized: Option<bool>,
+    #[serde(default)]
     allows: Vec<String>,
     #[serde(default)]
     denies: Vec<String>,
@@ -144,16 +152,17 @@ impl CasesFile {
         }
     }
 
-    /// Runs one case; `Err` says why it failed.
-    pub fn run(&self, engine: &Engine, policy: &Policy, case: &Case) -> Result<(), String> {
+    /// Runs one case, answering HTTP API 2.0 events in `format`; `Err` says why it failed.
+    pub fn run(&self, engine: &Engine, policy: &Policy, case: &Case, format: ResponseFormat) -> Result<(), String> {
         let event = self.event(case).map_err(|e| e.to_string())?;
         let now = match case.now.as_ref().or(self.now.as_ref()) {
             Some(now) => now.ms()?,
             None => authz_engine::now_ms(),
         };
-        let arn = event.get("methodArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let (verdict, response) = authz_engine::authorize(engine, Some(policy), event, &self.identity_header, now);
-        check(&case.expect, &verdict.outcome, &response, &arn)
+        let arn = AuthorizerEvent::from_value(event.clone()).and_then(|e| e.method_arn()).ok();
+        let settings = Settings { identity_header: self.identity_header.clone(), response_format: format };
+        let (verdict, response) = authz_engine::authorize_with(engine, Some(policy), event, &settings, now);
+        check(&case.expect, &verdict.outcome, &response, arn.as_ref())
     }
 }
 
@@ -164,7 +173,7 @@ fn label(outcome: &Outcome) -> String {
     }
 }
 
-fn check(expect: &Expect, outcome: &Outcome, response: &AuthorizerResponse, arn: &str) -> Result<(), String> {
+fn check(expect: &Expect, outcome: &Outcome, response: &AuthorizerResponse, arn: Option<&MethodArn>) -> Result<(), String> {
     let actual = match outcome {
         Outcome::Allow(_) => ExpectedOutcome::Allow,
         Outcome::Deny { .. } => ExpectedOutcome::Deny,
@@ -180,35 +189,46 @@ fn check(expect: &Expect, outcome: &Outcome, response: &AuthorizerResponse, arn:
             return Err(format!("expected principal `{want}`, got `{got}`"));
         }
     }
-    let policy = match response {
-        AuthorizerResponse::Policy(p) => Some(p),
-        AuthorizerResponse::Unauthorized => None,
-    };
     for (key, want) in &expect.context {
-        let got = policy.and_then(|p| p.context.get(key));
+        let got = response.context().and_then(|c| c.get(key));
         if got != Some(want) {
             return Err(format!("expected context `{key}` = {want}, got {}", got.map_or("nothing".to_owned(), Value::to_string)));
         }
     }
-    let prefix = authz_engine::event::parse_method_arn(arn).map(|a| a.stage_prefix()).ok();
+    if let Some(want) = expect.authorized {
+        let got = arn.is_some_and(|arn| response.authorizes(&arn.to_arn()));
+        if got != want {
+            let verb = if want { "let this call through" } else { "refuse this call" };
+            return Err(format!("expected API Gateway to {verb} on the response, got {}", response.to_json()));
+        }
+    }
+    // What the caller may do on other routes: the IAM policy for this outcome
+    // (the one returned, or the one behind a simple answer).
+    let document = response
+        .policy_document()
+        .cloned()
+        .or_else(|| authz_engine::respond(outcome, arn).policy_document().cloned());
     let resolve = |route: &str| -> Result<String, String> {
         if route.starts_with("arn:") {
             return Ok(route.to_owned());
         }
-        let (method, path) = route.split_once(' ').ok_or_else(|| format!("`{route}` is neither an ARN nor `METHOD /path`"))?;
-        let prefix = prefix.as_deref().ok_or("the event has no valid methodArn to resolve routes against")?;
-        Ok(format!("{prefix}{method}/{}", path.trim_start_matches('/')))
+        let arn = arn.ok_or("the event has no valid method ARN to resolve routes against")?;
+        match route.split_once(' ') {
+            Some((method, path)) => Ok(arn.arn_for(method, path)),
+            None if route.starts_with('$') => Ok(arn.arn_for(route, "/")),
+            None => Err(format!("`{route}` is neither an ARN, `METHOD /path` nor a route key")),
+        }
     };
     for route in &expect.allows {
         let target = resolve(route)?;
-        let decision = policy.map(|p| evaluate(&p.policy_document, &target));
+        let decision = document.as_ref().map(|d| evaluate(d, &target));
         if decision != Some(IamDecision::Allow) {
             return Err(format!("expected the returned policy to allow `{route}`, got {}", describe(decision)));
         }
     }
     for route in &expect.denies {
         let target = resolve(route)?;
-        let decision = policy.map(|p| evaluate(&p.policy_document, &target));
+        let decision = document.as_ref().map(|d| evaluate(d, &target));
         if decision == Some(IamDecision::Allow) {
             return Err(format!("expected the returned policy not to allow `{route}`, but it does"));
         }

@@ -3,6 +3,7 @@
 mod build;
 pub mod cases;
 mod eval;
+mod new;
 mod registry;
 pub mod test;
 
@@ -16,6 +17,8 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
+    /// Create a policy crate: an example rule, config, cases and unit tests.
+    New(new::NewArgs),
     /// Build a policy crate into a component; print its path, size and sha256.
     Build(build::BuildArgs),
     /// Print exactly what the Lambda authorizer would return for one event.
@@ -34,6 +37,7 @@ pub enum PolicyCommand {
 
 pub fn run(command: PolicyCommand) -> Result<ExitCode, CliError> {
     match command {
+        PolicyCommand::New(args) => new::run(args),
         PolicyCommand::Build(args) => build::run(args),
         PolicyCommand::Eval(args) => eval::run(args),
         PolicyCommand::Test(args) => test::run(args),
@@ -78,6 +82,11 @@ pub fn load(engine: &Engine, args: &ModuleArgs) -> Result<Policy, CliError> {
 /// The engine with the same limits the authorizer uses by default.
 pub fn engine() -> Result<std::sync::Arc<Engine>, CliError> {
     Engine::new(Limits::default()).map_err(|e| CliError::Failed(e.into()))
+}
+
+/// Parses `--response-format`.
+pub fn parse_response_format(value: &str) -> Result<authz_engine::ResponseFormat, String> {
+    value.parse().map_err(|e: authz_engine::outcome::UnknownResponseFormat| e.to_string())
 }
 
 /// Parses `--now`: milliseconds since the epoch, or an RFC 3339 time.

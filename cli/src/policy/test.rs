@@ -1,6 +1,7 @@
 //! `authz policy test`: run a cases file, one line per case, then a summary.
 
-use super::{ModuleArgs, cases, engine, load};
+use super::{ModuleArgs, cases, engine, load, parse_response_format};
+use authz_engine::ResponseFormat;
 use crate::error::CliError;
 use clap::Args;
 use std::path::PathBuf;
@@ -13,6 +14,10 @@ pub struct TestArgs {
     /// The cases file (JSON).
     #[arg(long)]
     cases: PathBuf,
+    /// How HTTP API payload 2.0 events are answered: `iam` or `simple`
+    /// (as the authorizer's `AUTHZ_RESPONSE_FORMAT`).
+    #[arg(long, default_value = "iam", value_parser = parse_response_format)]
+    response_format: ResponseFormat,
 }
 
 /// Counts of a run.
@@ -21,15 +26,25 @@ pub struct Summary {
     pub failed: usize,
 }
 
-/// Runs every case, printing one line each; used by `test` and `publish`.
+/// Runs every case with IAM policy answers, printing one line each; used by `publish`.
 pub fn run_cases(
     engine: &authz_engine::Engine,
     policy: &authz_engine::Policy,
     file: &cases::CasesFile,
 ) -> Summary {
+    run_cases_as(engine, policy, file, ResponseFormat::Iam)
+}
+
+/// [`run_cases`], answering HTTP API 2.0 events in `format`.
+pub fn run_cases_as(
+    engine: &authz_engine::Engine,
+    policy: &authz_engine::Policy,
+    file: &cases::CasesFile,
+    format: ResponseFormat,
+) -> Summary {
     let mut summary = Summary { passed: 0, failed: 0 };
     for case in &file.cases {
-        match file.run(engine, policy, case) {
+        match file.run(engine, policy, case, format) {
             Ok(()) => {
                 summary.passed += 1;
                 println!("ok    {}", case.name);
@@ -48,6 +63,6 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
     let file = cases::load(&args.cases)?;
     let engine = engine()?;
     let policy = load(&engine, &args.module)?;
-    let summary = run_cases(&engine, &policy, &file);
+    let summary = run_cases_as(&engine, &policy, &file, args.response_format);
     Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
