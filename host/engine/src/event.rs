@@ -21,9 +21,10 @@
 use crate::bindings::{MethodArn, Request, RequestKind};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
-    ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayWebsocketProxyRequest,
+    ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayWebsocketProxyRequest,
 };
-use aws_lambda_events::http::HeaderMap;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, Method, header};
 use aws_lambda_events::query_map::QueryMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -245,6 +246,114 @@ fn sorted_pairs(map: HashMap<String, String>) -> Vec<(String, String)> {
     pairs
 }
 
+/// One HTTP API call as a local gateway sees it: what it takes to build the
+/// payload 2.0 authorizer event API Gateway would send for it, so a gateway
+/// standing in for API Gateway sends what this module parses.
+#[derive(Clone, Debug, Default)]
+pub struct HttpApiCall {
+    /// AWS region of the API.
+    pub region: String,
+    /// Account that owns the API.
+    pub account_id: String,
+    /// API id.
+    pub api_id: String,
+    /// Stage name; `$default` serves at the root of the URL.
+    pub stage: String,
+    /// The matched route: `GET /notes/{id}`, or `$default`.
+    pub route_key: String,
+    /// The request's method.
+    pub method: Method,
+    /// The request's path within the stage (`/notes/42`).
+    pub path: String,
+    /// The query string, without `?`.
+    pub raw_query: String,
+    /// The request's headers; `cookie` headers become the event's `cookies`.
+    pub headers: HeaderMap,
+    /// Values captured by the route's path variables.
+    pub path_parameters: HashMap<String, String>,
+    /// The stage's variables.
+    pub stage_variables: HashMap<String, String>,
+    /// The values of the authorizer's identity sources, in their order.
+    pub identity_source: Vec<String>,
+    /// The caller's address.
+    pub source_ip: String,
+    /// The request id.
+    pub request_id: String,
+    /// When the request arrived, ms since the Unix epoch.
+    pub now_ms: u64,
+}
+
+impl HttpApiCall {
+    /// `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>`.
+    pub fn route_arn(&self) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+            self.region,
+            self.account_id,
+            self.api_id,
+            self.stage,
+            self.method,
+            self.path.trim_start_matches('/')
+        )
+    }
+
+    /// The payload 2.0 authorizer event: as API Gateway sends it, header
+    /// values of a repeated header joined with commas, cookies apart, the
+    /// query both raw and as a map whose repeated values are joined.
+    pub fn authorizer_event(&self) -> ApiGatewayV2CustomAuthorizerV2Request {
+        let raw_path = if self.stage == "$default" { self.path.clone() } else { format!("/{}{}", self.stage, self.path) };
+        let mut headers = HeaderMap::new();
+        let mut cookies = Vec::new();
+        for name in self.headers.keys() {
+            let values: Vec<String> =
+                self.headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+            if name == header::COOKIE {
+                cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            } else if let Ok(joined) = HeaderValue::from_str(&values.join(",")) {
+                headers.insert(name.clone(), joined);
+            }
+        }
+        let mut query: Vec<(String, Vec<String>)> = Vec::new();
+        let parsed = self.raw_query.parse::<QueryMap>().unwrap_or_default();
+        for (k, v) in parsed.iter() {
+            // A key's values keep the order they were sent in.
+            match query.iter_mut().find(|(key, _)| key == k) {
+                Some((_, values)) => values.push(v.to_owned()),
+                None => query.push((k.to_owned(), vec![v.to_owned()])),
+            }
+        }
+        let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+        http.method = self.method.clone();
+        http.path = Some(raw_path.clone());
+        http.protocol = Some("HTTP/1.1".to_owned());
+        http.source_ip = Some(self.source_ip.clone());
+        http.user_agent = self.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.route_key = Some(self.route_key.clone());
+        context.account_id = Some(self.account_id.clone());
+        context.stage = Some(self.stage.clone());
+        context.request_id = Some(self.request_id.clone());
+        context.apiid = Some(self.api_id.clone());
+        context.time_epoch = i64::try_from(self.now_ms).unwrap_or(i64::MAX);
+        context.http = http;
+        let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
+        event.version = Some("2.0".to_owned());
+        event.type_ = Some("REQUEST".to_owned());
+        event.route_arn = Some(self.route_arn());
+        event.identity_source = Some(self.identity_source.clone());
+        event.route_key = Some(self.route_key.clone());
+        event.raw_path = Some(raw_path);
+        event.raw_query_string = Some(self.raw_query.clone());
+        event.cookies = cookies;
+        event.headers = headers;
+        event.query_string_parameters = query.into_iter().map(|(k, v)| (k, v.join(","))).collect();
+        event.request_context = context;
+        event.path_parameters = self.path_parameters.clone();
+        event.stage_variables = self.stage_variables.clone();
+        event
+    }
+}
+
 /// Parses `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<method>[/<path>]`.
 pub fn parse_method_arn(raw: &str) -> Result<MethodArn, EventError> {
     if raw.len() > MAX_METHOD_ARN_BYTES {
@@ -405,6 +514,49 @@ mod tests {
         assert_eq!(docs.identity, None);
         assert!(docs.headers.contains(&pair("headerauth1", "headerValue1")));
         assert_eq!(docs.request_id.as_deref(), Some("..."));
+    }
+
+    #[test]
+    fn a_gateway_built_http_api_event_parses_back() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("abc123"));
+        headers.append("x-tag", HeaderValue::from_static("a"));
+        headers.append("x-tag", HeaderValue::from_static("b"));
+        headers.insert("cookie", HeaderValue::from_static("theme=dark; session=s-42"));
+        headers.insert("user-agent", HeaderValue::from_static("curl/8.5.0"));
+        let call = HttpApiCall {
+            region: "us-east-1".to_owned(),
+            account_id: "123456789012".to_owned(),
+            api_id: "h1t2p3a4p5".to_owned(),
+            stage: "prod".to_owned(),
+            route_key: "GET /notes/{id}".to_owned(),
+            method: Method::GET,
+            path: "/notes/42".to_owned(),
+            raw_query: "tag=work&tag=home&limit=10".to_owned(),
+            headers,
+            path_parameters: HashMap::from([("id".to_owned(), "42".to_owned())]),
+            identity_source: vec!["abc123".to_owned()],
+            source_ip: "203.0.113.7".to_owned(),
+            request_id: "r-1".to_owned(),
+            now_ms: 1_767_225_600_000,
+            ..HttpApiCall::default()
+        };
+        let json = serde_json::to_value(call.authorizer_event()).unwrap();
+        assert_eq!(json["routeArn"], "arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes/42");
+        assert_eq!(json["rawPath"], "/prod/notes/42");
+        assert_eq!(json["cookies"], serde_json::json!(["theme=dark", "session=s-42"]));
+        assert_eq!(json["queryStringParameters"]["tag"], "work,home");
+        assert_eq!(json["headers"]["x-tag"], "a,b");
+        let r = AuthorizerEvent::from_value(json).unwrap().into_request("Authorization", 0).unwrap();
+        assert_eq!(r.kind, RequestKind::HttpV2);
+        assert_eq!((r.identity.as_deref(), r.method_arn.path.as_str()), (Some("abc123"), "/notes/42"));
+        assert!(r.headers.contains(&pair("cookie", "session=s-42")));
+        assert_eq!(r.query, vec![pair("limit", "10"), pair("tag", "home"), pair("tag", "work")]);
+        assert_eq!((r.source_ip.as_deref(), r.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0")));
+        assert_eq!(r.path_parameters, vec![pair("id", "42")]);
+        let root = HttpApiCall { stage: "$default".to_owned(), path: "/".to_owned(), ..call };
+        assert_eq!(root.route_arn(), "arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/$default/GET/");
+        assert_eq!(serde_json::to_value(root.authorizer_event()).unwrap()["rawPath"], "/");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub use bindings::{
 };
 pub use cache::{CodeCache, LoadedFrom};
 pub use engine::{Engine, EngineError, LoadError, Policy, PolicyId, Verdict, chain, sha256_hex};
-pub use event::{AuthorizerEvent, EventError};
+pub use event::{AuthorizerEvent, EventError, HttpApiCall};
 pub use limits::Limits;
 pub use outcome::{AuthorizerResponse, Failure, Outcome, ResponseFormat, respond, respond_for};
 
