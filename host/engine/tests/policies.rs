@@ -162,6 +162,13 @@ fn a_module_built_against_another_contract_version_is_refused_by_name() {
         );
         let err = engine.load(&bytes, "{}", None).unwrap_err();
         assert!(matches!(err, LoadError::ContractVersion { .. }), "{version}: {err}");
+        // The registry watcher loads through the compiled-code cache: refused there too, and nothing cached.
+        let dir = std::env::temp_dir().join(format!("authz-contract-cache-{}-{version}", std::process::id()));
+        let cache = authz_engine::CodeCache::new(&dir).unwrap();
+        let err = engine.load_cached(&cache, &bytes, "{}", None).unwrap_err();
+        assert!(matches!(err, LoadError::ContractVersion { .. }), "{version}: {err}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a refused module is never cached");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
     // A later patch of the same contract links (its code only traps, so `init` fails: a config error, not a version one).
     let patch = policy_artifacts::component_for_contract("0.1.9");
