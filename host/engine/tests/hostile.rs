@@ -161,3 +161,19 @@ fn secrets_in_guest_output_are_redacted() {
     assert!(!stderr.contains("sup3r-secret-token"), "{stderr}");
     assert!(!format!("{:?}", v.error_chain).contains("sup3r-secret-token"));
 }
+
+/// A fresh instance per decision: nothing the last decision wrote survives,
+/// neither in the image's data (a static counter) nor in memory it grew (a
+/// heap buffer), however the pool resets its slots between decisions.
+#[test]
+fn no_state_survives_from_one_decision_to_the_next() {
+    let engine = Engine::new(Limits { max_concurrent_decisions: 2, ..limits() }).unwrap();
+    let policy = hostile(&engine, r#"{"mode":"remember","bytes":300000}"#);
+    for i in 0..50 {
+        let (verdict, response) = run(&engine, &policy, &fixture("events/token-abc123.json"));
+        assert!(matches!(verdict.outcome, Outcome::Allow(_)), "decision {i}: {:?}", verdict.outcome);
+        let context = &response.to_json()["context"];
+        assert_eq!(context["decisions"], 1.0, "decision {i} saw an earlier one: {context}");
+        assert_eq!(context["kept_bytes"], 300_000.0, "decision {i} saw an earlier one's heap: {context}");
+    }
+}

@@ -45,6 +45,11 @@ pub enum Config {
     /// Try the filesystem, environment and network; allow (with what leaked
     /// in the context) if any of it works, deny otherwise.
     Escape { port: u16 },
+    /// Remember across decisions if the host lets it: count decisions in a
+    /// static and keep `bytes` more bytes on the heap each time; allow with
+    /// both in the context. A fresh instance per decision always reports 1
+    /// and `bytes`.
+    Remember { bytes: usize },
 }
 
 fn allow() -> Decision {
@@ -118,6 +123,14 @@ impl Policy for Hostile {
             }
             Config::AllowWithoutGrants => Decision::allow("well-behaved", Vec::new()),
             Config::Escape { port } => escape(*port),
+            Config::Remember { bytes } => {
+                static DECISIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                static KEPT: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+                let decisions = DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+                kept.extend(std::iter::repeat_n(7u8, *bytes));
+                allow().with_context("decisions", f64::from(decisions)).with_context("kept_bytes", kept.len() as f64)
+            }
         })
     }
 }
