@@ -172,6 +172,10 @@ impl Engine {
             .max_core_instances_per_component(16)
             .max_memory_size(limits.max_memory_bytes)
             .table_elements(100_000)
+            // Stacks for async calls: decisions are synchronous and never use
+            // one, but the pool sets up guard pages for each (1,000 by
+            // default: one mprotect each, milliseconds of every cold start).
+            .total_stacks(slots)
             // Between decisions a slot is reset to the policy's image. Where
             // Linux has PAGEMAP_SCAN (6.7+), only the pages the last decision
             // dirtied are copied back, up to `keep_resident`, and they stay
