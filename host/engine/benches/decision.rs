@@ -1,10 +1,16 @@
 //! Decision latency: each shipped policy as a component (a fresh sandboxed
 //! instance per decision, as in production) next to the same logic compiled
-//! natively (the floor), plus the whole authorizer path (event JSON in,
-//! response JSON out).
+//! natively (the floor), plus the whole authorizer path (event bytes in,
+//! response bytes out, as the Lambda runtime hands them over). Besides
+//! criterion's estimates, each row is sampled decision by decision for p50
+//! and p99 (`bench/sample.rs`).
 //!
-//! Run: `cargo bench -p authz-engine --bench decision`. Results: BENCHMARKS.md.
+//! Run: `cargo bench -p authz-engine --bench decision`, or the whole suite
+//! with `scripts/bench`. Results: BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "../../../bench/sample.rs"]
+mod sample;
 
 use authz_engine::{Engine, Limits, authorize};
 use authz_policy::{MethodArn, Policy as _, Request, RequestKind, parse_config};
@@ -41,8 +47,10 @@ fn token_event(token: &str) -> serde_json::Value {
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::new(Limits::default()).unwrap();
+    let samples: usize = std::env::var("AUTHZ_BENCH_SAMPLES").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let cases = [
         ("static-token", policy_artifacts::STATIC_TOKEN, "static-token/config.json", "abc123".to_owned()),
+        ("static-token deny", policy_artifacts::STATIC_TOKEN, "static-token/config.json", "wrong-token".to_owned()),
         ("jwt-hs256", policy_artifacts::JWT_POLICY, "jwt/config.json", jwt_token()),
     ];
     for (name, component, config_file, token) in cases {
@@ -54,21 +62,34 @@ fn bench(c: &mut Criterion) {
             .unwrap()
             .into_request("Authorization", NOW_MS)
             .unwrap();
-        assert!(matches!(engine.decide(&policy, &request).outcome, authz_engine::Outcome::Allow(_)));
+        let outcome = engine.decide(&policy, &request).outcome;
+        if name.ends_with("deny") {
+            assert!(matches!(outcome, authz_engine::Outcome::Deny { .. }), "{outcome:?}");
+        } else {
+            assert!(matches!(outcome, authz_engine::Outcome::Allow(_)), "{outcome:?}");
+        }
+        let event_bytes = serde_json::to_vec(&event).unwrap();
+        // What the Lambda handler does per invocation: the runtime parses the
+        // bytes into a Value, the handler decides, the runtime serializes.
+        let full_path = || {
+            let event: serde_json::Value = serde_json::from_slice(black_box(&event_bytes)).unwrap();
+            let (_, response) = authorize(&engine, Some(&policy), event, "Authorization", NOW_MS);
+            serde_json::to_vec(&response.document()).unwrap()
+        };
 
         let mut group = c.benchmark_group(name);
         group.bench_function("wasm: fresh instance per decision", |b| {
             b.iter(|| black_box(engine.decide(&policy, black_box(&request))))
         });
-        group.bench_function("wasm: full authorizer path (event JSON -> response)", |b| {
-            b.iter(|| black_box(authorize(&engine, Some(&policy), black_box(event.clone()), "Authorization", NOW_MS)))
-        });
+        group.bench_function("wasm: full authorizer path (event bytes -> response bytes)", |b| b.iter(&full_path));
+        sample::record("wasm", &format!("{name} decide"), samples, || engine.decide(&policy, black_box(&request)));
+        sample::record("wasm", &format!("{name} full"), samples, &full_path);
 
         let mut native_request = Request::new(RequestKind::Token, arn());
         native_request.identity = Some(token.clone());
         native_request.now_ms = NOW_MS;
         match name {
-            "static-token" => {
+            "static-token" | "static-token deny" => {
                 use static_token::StaticToken as P;
                 let parsed = parse_config::<P>(&config).unwrap();
                 group.bench_function("native: parse config + decide", |b| {
@@ -80,6 +101,7 @@ fn bench(c: &mut Criterion) {
                 group.bench_function("native: decide (config parsed once)", |b| {
                     b.iter(|| black_box(P::decide(&parsed, black_box(&native_request))))
                 });
+                sample::record("wasm-native", &format!("{name} decide"), samples, || P::decide(&parsed, black_box(&native_request)));
             }
             _ => {
                 use jwt_policy::Jwt as P;
@@ -93,6 +115,7 @@ fn bench(c: &mut Criterion) {
                 group.bench_function("native: decide (config parsed once)", |b| {
                     b.iter(|| black_box(P::decide(&parsed, black_box(&native_request))))
                 });
+                sample::record("wasm-native", &format!("{name} decide"), samples, || P::decide(&parsed, black_box(&native_request)));
             }
         }
         group.finish();

@@ -1,0 +1,304 @@
+"""Turns the raw results of scripts/bench into the results section of BENCHMARKS.md.
+
+Usage: report.py OUT_DIR CRITERION_DIR ELAPSED_SECONDS BENCHMARKS_MD QUICK
+Reads OUT_DIR/samples.jsonl (per-decision samples), criterion's estimates of
+this run, OUT_DIR/cold-*.json (hyperfine), OUT_DIR/rss-* (KiB), OUT_DIR/sizes,
+and replaces what lies between the bench markers in BENCHMARKS_MD (QUICK=1:
+prints only). Prints the targets' pass/fail; exits 0 either way: the figures
+are the result, a failed target is not a broken script.
+"""
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+BEGIN = "<!-- bench:begin (written by scripts/bench; edit the script, not this section) -->"
+END = "<!-- bench:end -->"
+
+
+def read_samples(out):
+    rows = {}
+    with open(os.path.join(out, "samples.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            rows[(r["suite"], r["case"])] = r
+    return rows
+
+
+def read_criterion(root, since):
+    """(group, function) -> mean ns, for results written by this run."""
+    found = {}
+    for path in glob.glob(os.path.join(root, "**", "new", "benchmark.json"), recursive=True):
+        estimates = os.path.join(os.path.dirname(path), "estimates.json")
+        if not os.path.exists(estimates) or os.path.getmtime(estimates) < since:
+            continue
+        b = json.load(open(path))
+        e = json.load(open(estimates))
+        found[(b["group_id"], b["function_id"])] = {"mean": e["mean"]["point_estimate"], "median": e["median"]["point_estimate"]}
+    return found
+
+
+def quantile(sorted_values, per_mille):
+    return sorted_values[((len(sorted_values) - 1) * per_mille + 500) // 1000]
+
+
+def read_cold(out, name):
+    path = os.path.join(out, f"cold-{name}.json")
+    if not os.path.exists(path):
+        return None
+    times = sorted(json.load(open(path))["results"][0]["times"])
+    return {"n": len(times), "p50": quantile(times, 500) * 1e3, "p99": quantile(times, 990) * 1e3,
+            "mean": sum(times) / len(times) * 1e3}
+
+
+def read_time(out, name):
+    """(peak RSS in MiB, minor page faults) of a process timed by /usr/bin/time."""
+    path = os.path.join(out, f"rss-{name}")
+    try:
+        rss, faults = open(path).read().strip().splitlines()[-1].split()
+        return int(rss) / 1024, int(faults)
+    except (OSError, ValueError, IndexError):
+        return None, None
+
+
+def read_rss(out, name):
+    return read_time(out, name)[0]
+
+
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def locked_version(lockfile, name):
+    try:
+        text = open(lockfile).read()
+    except OSError:
+        return "?"
+    m = re.search(r'name = "' + re.escape(name) + r'"\nversion = "([^"]+)"', text)
+    return m.group(1) if m else "?"
+
+
+def machine(out, elapsed):
+    cpu = "?"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = " / ".join(open(os.path.join(out, f)).read().strip() for f in ("load-start", "load-end") if os.path.exists(os.path.join(out, f)))
+    return (f"{os.cpu_count()} vCPU {cpu}, {mem_gib:.0f} GiB, Linux {platform.release()}; "
+            f"{run('rustc', '--version')}; wasmtime {locked_version('Cargo.lock', 'wasmtime')}, "
+            f"cedar-policy {locked_version('bench/alternatives/Cargo.lock', 'cedar-policy')}, "
+            f"CPython {platform.python_version()}, {run('hyperfine', '--version')}. "
+            f"{load}. The suite took {elapsed // 60} min {elapsed % 60} s.")
+
+
+def us(ns):
+    return "-" if ns is None else f"{ns / 1000:.2f}" if ns < 10_000 else f"{ns / 1000:.1f}"
+
+
+def ms(v):
+    return "-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def ratio(a, b):
+    return "-" if a is None or not b else f"{a / b:.1f}x" if a / b < 100 else f"{a / b:.0f}x"
+
+
+def main():
+    out, criterion_root, elapsed, benchmarks, quick = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1"
+    samples = read_samples(out)
+    criterion = read_criterion(criterion_root, os.path.getmtime(os.path.join(out, ".started")))
+
+    def s(suite, case):
+        return samples.get((suite, case))
+
+    def c(group, function):
+        r = criterion.get((group, function))
+        return r and r["mean"]
+
+    lines = []
+    add = lines.append
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    add(f"Run of {now}{' (--quick: not kept)' if quick else ''}. Machine: {machine(out, elapsed)}")
+    add("")
+
+    # Per decision.
+    floor = {ev: s("native", f"{ev} full") for ev in ("allow", "deny")}
+    for ev, title, wasm_cases in (
+        ("allow", "allowed event (`abc123`, or an HS256 JWT for the jwt rows)", [("static-token", "static-token"), ("jwt", "jwt-hs256")]),
+        ("deny", "denied event (an unknown token)", [("static-token", "static-token deny")]),
+    ):
+        add(f"### Per decision, {title} (µs)")
+        add("")
+        add("| authorizer | what is timed | p50 | p99 | p99/p50 | criterion mean | p50 vs native hard-coded |")
+        add("|---|---|---|---|---|---|---|")
+        base = floor[ev]["p50_ns"] if floor[ev] else None
+
+        def row(name, what, sample, crit):
+            if not sample:
+                return
+            p50, p99 = sample["p50_ns"], sample["p99_ns"]
+            add(f"| {name} | {what} | {us(p50)} | {us(p99)} | {p99 / p50:.1f} | {us(crit)} | {ratio(p50, base)} |")
+
+        for policy, group in wasm_cases:
+            row(f"**ours, {policy}**", "fresh instance per decision (`Engine::decide`)", s("wasm", f"{group} decide"),
+                c(group, "wasm: fresh instance per decision"))
+            row(f"**ours, {policy}**", "full path: event bytes -> response bytes", s("wasm", f"{group} full"),
+                c(group, "wasm: full authorizer path (event bytes -> response bytes)"))
+            row(f"{policy} policy compiled natively", "decide only (the floor for the same logic)", s("wasm-native", f"{group} decide"),
+                c(group, "native: decide (config parsed once)"))
+        row("Cedar", "full path", s("cedar", f"{ev} full"), c(f"alternatives {ev}", "cedar"))
+        row("tutorial's Python handler", "handler only (event dict -> dict)", s("python", f"{ev} handler"), None)
+        row("tutorial's Python handler", "full path (json.loads, handler, json.dumps)", s("python", f"{ev} full"), None)
+        row("native hard-coded", "full path", floor[ev], c(f"alternatives {ev}", "native hard-coded"))
+        add("")
+
+    # Cold start.
+    cold = {name: read_cold(out, name) for name in
+            ("native", "cedar", "python", "ours-static-token-cache", "ours-static-token-nocache", "ours-jwt-cache", "ours-jwt-nocache")}
+    native_cold = cold["native"]["p50"] if cold["native"] else None
+    add("### Cold start: new process to first decision (ms, hyperfine)")
+    add("")
+    add("| authorizer | p50 | p99 | mean | runs | p50 vs native hard-coded |")
+    add("|---|---|---|---|---|---|")
+    for name, label in (
+        ("native", "native hard-coded"),
+        ("cedar", "Cedar (parses its policy set and entities)"),
+        ("python", "tutorial's Python handler (`python3 -c`: import + first call)"),
+        ("ours-static-token-cache", "**ours, static-token from the registry, code cache warm**"),
+        ("ours-static-token-nocache", "**ours, static-token from the registry, no code cache**"),
+        ("ours-jwt-cache", "**ours, jwt from the registry, code cache warm**"),
+        ("ours-jwt-nocache", "**ours, jwt from the registry, no code cache**"),
+    ):
+        r = cold[name]
+        if r:
+            add(f"| {label} | {ms(r['p50'])} | {ms(r['p99'])} | {ms(r['mean'])} | {r['n']} | {ratio(r['p50'], native_cold)} |")
+    add("")
+    add("Where ours spends it (criterion, this run):")
+    add("")
+    add("| step | median (ms) |")
+    add("|---|---|")
+    for function in ("engine: new", "static-token: compile + pre-initialize", "static-token: from the compiled-code cache",
+                     "jwt: compile + pre-initialize", "jwt: from the compiled-code cache"):
+        r = criterion.get(("cold start", function))
+        if r:
+            add(f"| {function} (`Engine::new` with the default 64 slots)" if function == "engine: new" else f"| {function}")
+            lines[-1] += f" | {ms(r['median'] / 1e6)} |"
+    getitem = s("hot-swap", "check, unchanged (GetItem)")
+    if getitem:
+        add(f"| one registry check on moto (DynamoDB GetItem; a cold start also gets 2 S3 objects) | {ms(getitem['p50_ns'] / 1e6)} |")
+    add("")
+
+    # Footprint.
+    add("### Footprint")
+    add("")
+    add("| process | peak RSS (MiB) | minor page faults |")
+    add("|---|---|---|")
+    rss_files = sorted(os.path.basename(p)[4:] for p in glob.glob(os.path.join(out, "rss-*")))
+    labels = {"native": "native hard-coded, one decision", "cedar": "Cedar, one decision", "python": "tutorial's Python handler, one decision"}
+    for name in rss_files:
+        m = re.match(r"ours-(static-token|jwt)-(\d+|compile)$", name)
+        if m:
+            policy, what = m.groups()
+            label = (f"**ours, {policy}: compiling (no code cache), one decision**" if what == "compile"
+                     else f"**ours, {policy}: code cache, {int(what):,} decision{'s' if what != '1' else ''}**")
+        else:
+            label = labels.get(name, name)
+        rss, faults = read_time(out, name)
+        add(f"| {label} | {rss:.1f} | {faults:,} |")
+    for policy in ("static-token", "jwt"):
+        many = [n for n in rss_files if re.match(rf"ours-{policy}-\d+$", n) and n != f"ours-{policy}-1"]
+        one = read_time(out, f"ours-{policy}-1")[1]
+        if many and one is not None:
+            count = int(many[0].rsplit("-", 1)[1])
+            faults = read_time(out, many[0])[1]
+            add(f"| ours, {policy}: page faults per decision, sustained | | {(faults - one) / (count - 1):.2f} |")
+    add("")
+    sizes_path = os.path.join(out, "sizes")
+    if os.path.exists(sizes_path):
+        add("| binary | stripped (MiB) | zipped (MiB) |")
+        add("|---|---|---|")
+        for line in open(sizes_path):
+            name, stripped, zipped = line.rstrip("\n").split("\t")
+            add(f"| {name} | {int(stripped) / 2**20:.2f} | {int(zipped) / 2**20:.2f} |")
+        if not any("deployed" in line for line in open(sizes_path)):
+            add("| deployed arm64 `bootstrap` | not measured: `.aws-sam/build` absent (run scripts/sam-check first) | |")
+        add("")
+
+    # Hot swap.
+    add("### Hot swap (static-token on moto; ms)")
+    add("")
+    add("| what | p50 | p99 | max | n |")
+    add("|---|---|---|---|---|")
+    for case in ("check, unchanged (GetItem)", "swap to a new version + first decision", "swap to a cached version + first decision",
+                 "decisions during swaps (2nd thread)", "decisions between swaps (2nd thread)"):
+        r = s("hot-swap", case)
+        if r:
+            add(f"| {case} | {r['p50_ns'] / 1e6:.3f} | {r['p99_ns'] / 1e6:.3f} | {r['max_ns'] / 1e6:.3f} | {r['n']} |")
+    add("")
+
+    # Targets.
+    add("### Targets (issue 7)")
+    add("")
+    add("| target | measured | result |")
+    add("|---|---|---|")
+    verdicts = []
+
+    def target(name, measured, ok):
+        verdict = "n/a" if ok is None else "PASS" if ok else "FAIL"
+        verdicts.append((name, measured, verdict))
+        add(f"| {name} | {measured} | **{verdict}** |")
+
+    for policy, group, budget in (("static-token", "static-token", 5), ("jwt", "jwt-hs256", 10)):
+        r = s("wasm", f"{group} decide")
+        target(f"{policy}: p50 <= {budget} µs (fresh instance per decision)", f"{us(r['p50_ns'])} µs" if r else "-",
+               r and r["p50_ns"] <= budget * 1000)
+        target(f"{policy}: p99 <= 3x p50", f"{r['p99_ns'] / r['p50_ns']:.1f}x" if r else "-", r and r["p99_ns"] <= 3 * r["p50_ns"])
+    for name, label in (("ours-static-token-cache", "static-token, code cache"), ("ours-jwt-cache", "jwt, code cache"),
+                        ("ours-static-token-nocache", "static-token, no code cache")):
+        r = cold[name]
+        target(f"cold start within 2x native hard-coded ({label})", ratio(r and r["p50"], native_cold),
+               r and native_cold and r["p50"] <= 2 * native_cold)
+    for alt, label in (("cedar", "Cedar"), ("python", "the Python handler")):
+        ours = s("wasm", "static-token full")
+        theirs = s(alt, "allow full")
+        target(f"per decision ahead of {label} (full path, static-token, p50)",
+               f"{us(ours and ours['p50_ns'])} vs {us(theirs and theirs['p50_ns'])} µs",
+               ours and theirs and ours["p50_ns"] < theirs["p50_ns"])
+        theirs_cold = cold[alt]
+        ours_cold = cold["ours-static-token-cache"]
+        target(f"cold start ahead of {label} (static-token, code cache, p50)",
+               f"{ms(ours_cold and ours_cold['p50'])} vs {ms(theirs_cold and theirs_cold['p50'])} ms",
+               ours_cold and theirs_cold and ours_cold["p50"] < theirs_cold["p50"])
+    peak = max((read_rss(out, n) or 0) for n in rss_files if n.startswith("ours-")) if rss_files else None
+    target("peak RSS fits a 128 MB Lambda (< 128 MiB, worst of ours)", f"{peak:.1f} MiB" if peak else "-", peak and peak < 128)
+    add("")
+
+    section = "\n".join(lines)
+    if quick:
+        print(section)
+    else:
+        text = open(benchmarks).read()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            tail = rest.split(END, 1)[1]
+            text = f"{head}{BEGIN}\n{section}\n{END}{tail}"
+        else:
+            text = f"{text.rstrip()}\n\n## Side by side: the latest scripts/bench run\n\n{BEGIN}\n{section}\n{END}\n"
+        open(benchmarks, "w").write(text)
+        print(f"results written to {benchmarks}")
+    print()
+    for name, measured, verdict in verdicts:
+        print(f"{verdict:4}  {name}: {measured}")
+
+
+if __name__ == "__main__":
+    main()
