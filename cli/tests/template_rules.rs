@@ -415,10 +415,10 @@ fn api_guarded_and_logged(t: &Value) -> Vec<String> {
     // No route opts out of the authorizer.
     for (name, f) in of_type(t, "AWS::Serverless::Function") {
         for (event, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
-            if let Some(a) = e["Properties"].get("Auth").and_then(|a| a.get("Authorizer")) {
-                if expr(a) != "PolicyAuthorizer" {
-                    bad.push(format!("{name}.{}: route uses authorizer `{}`", expr(event), expr(a)));
-                }
+            if let Some(a) = e["Properties"].get("Auth").and_then(|a| a.get("Authorizer"))
+                && expr(a) != "PolicyAuthorizer"
+            {
+                bad.push(format!("{name}.{}: route uses authorizer `{}`", expr(event), expr(a)));
             }
         }
     }
