@@ -53,11 +53,8 @@ pub fn report(suite: &str, case: &str, mut times: Vec<u64>) {
     if let Some(dir) = std::env::var_os("AUTHZ_BENCH_OUT") {
         use std::io::Write as _;
         let path = std::path::Path::new(&dir).join("samples.jsonl");
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"));
+        let written =
+            std::fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| writeln!(f, "{line}"));
         if let Err(e) = written {
             eprintln!("cannot append to {}: {e}", path.display());
         }

@@ -28,10 +28,8 @@ pub struct RegistryArgs {
 
 /// Runs an async command body on a small runtime.
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| CliError::Failed(e.into()))?;
     Ok(runtime.block_on(future))
 }
 
@@ -48,9 +46,17 @@ impl AwsArgs {
         let mut loader = authz_registry::sdk_loader();
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
-            if is_loopback(url) && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none() {
-                loader = loader
-                    .credentials_provider(aws_sdk_s3::config::Credentials::new("local", "local", None, None, "authz-local"));
+            if is_loopback(url)
+                && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+                && std::env::var_os("AWS_PROFILE").is_none()
+            {
+                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "local",
+                    "local",
+                    None,
+                    None,
+                    "authz-local",
+                ));
                 if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
                     loader = loader.region(aws_config::Region::new("us-east-1"));
                 }

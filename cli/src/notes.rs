@@ -25,7 +25,8 @@ pub fn run(command: NotesCommand) -> Result<ExitCode, CliError> {
     block_on(async {
         let sdk = args.aws.sdk_config().await;
         let client = get_notes::dynamodb_client(&sdk);
-        let created = get_notes::seed::ensure_table(&client, &args.table).await.map_err(|e| CliError::Failed(e.into()))?;
+        let created =
+            get_notes::seed::ensure_table(&client, &args.table).await.map_err(|e| CliError::Failed(e.into()))?;
         let count = get_notes::seed::seed(&client, &args.table).await.map_err(|e| CliError::Failed(e.into()))?;
         println!("{} `{}`; {count} sample notes loaded", if created { "created" } else { "found" }, args.table);
         Ok(ExitCode::SUCCESS)

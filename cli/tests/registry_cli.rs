@@ -35,7 +35,8 @@ impl Local {
                 .credentials_provider(aws_sdk_s3::config::Credentials::new("t", "t", None, None, "t"))
                 .load()
                 .await;
-            let config = authz_registry::RegistryConfig { bucket: BUCKET.into(), table: TABLE.into(), path_style: true };
+            let config =
+                authz_registry::RegistryConfig { bucket: BUCKET.into(), table: TABLE.into(), path_style: true };
             authz_registry::Registry::new(&sdk, config).ensure_storage().await.unwrap();
         });
     }
@@ -91,7 +92,10 @@ fn publish_activate_rollback_and_history() {
     let private = local.dir.join("release.pem");
     assert!(std::fs::read_to_string(&private).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
     #[cfg(unix)]
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&private).unwrap().permissions()) & 0o777, 0o600);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&private).unwrap().permissions()) & 0o777,
+        0o600
+    );
     let again = local.authz(&["keys", "generate", "--out", "release"]);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
     let key_id = out.lines().find_map(|l| l.strip_prefix("key id:")).unwrap().trim().to_owned();
@@ -99,11 +103,28 @@ fn publish_activate_rollback_and_history() {
     let config = static_token("config.json");
     let cases = static_token("cases.json");
     let out = ok(local.authz(&[
-        "policy", "publish", STATIC_TOKEN, "--name", "notes", "--config", &config, "--cases", &cases,
-        "--sign-key", "release.pem", "--activate", "--note", "first",
+        "policy",
+        "publish",
+        STATIC_TOKEN,
+        "--name",
+        "notes",
+        "--config",
+        &config,
+        "--cases",
+        &cases,
+        "--sign-key",
+        "release.pem",
+        "--activate",
+        "--note",
+        "first",
     ]));
     assert!(out.contains("passed, 0 failed"), "the cases ran first: {out}");
-    assert!(out.contains("published notes@1") && out.contains(&format!("signed by key {key_id}")) && out.contains("now active"), "{out}");
+    assert!(
+        out.contains("published notes@1")
+            && out.contains(&format!("signed by key {key_id}"))
+            && out.contains("now active"),
+        "{out}"
+    );
 
     // A module failing its cases is refused and nothing is stored.
     let strict = local.write(
@@ -113,7 +134,18 @@ fn publish_activate_rollback_and_history() {
             policy_artifacts::FIXTURES_DIR
         ),
     );
-    let refused = local.authz(&["policy", "publish", STATIC_TOKEN, "--name", "notes", "--config", &config, "--cases", &strict, "--activate"]);
+    let refused = local.authz(&[
+        "policy",
+        "publish",
+        STATIC_TOKEN,
+        "--name",
+        "notes",
+        "--config",
+        &config,
+        "--cases",
+        &strict,
+        "--activate",
+    ]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(text(&refused).contains("refusing to publish: 1 of 1 cases failed"), "{}", text(&refused));
 
@@ -127,7 +159,8 @@ fn publish_activate_rollback_and_history() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
     // Version 2 published but not active until activated.
-    let v2_config = local.write("v2.json", &std::fs::read_to_string(&config).unwrap().replace("\"user1\"", "\"user1-v2\""));
+    let v2_config =
+        local.write("v2.json", &std::fs::read_to_string(&config).unwrap().replace("\"user1\"", "\"user1-v2\""));
     let out = ok(local.authz(&["policy", "publish", STATIC_TOKEN, "--name", "notes", "--config", &v2_config]));
     assert!(out.contains("published notes@2") && out.contains("authz policy activate"), "{out}");
     assert!(ok(local.authz(&["policy", "activate", "--name", "notes", "2"])).contains("notes@2 is active"));
@@ -139,13 +172,15 @@ fn publish_activate_rollback_and_history() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
     let table = ok(local.authz(&["policy", "history", "--name", "notes"]));
-    let row = |start: &str| table.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no row {start}: {table}"));
+    let row =
+        |start: &str| table.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no row {start}: {table}"));
     assert!(row("1 *").contains("alice") && row("1 *").contains(&key_id) && row("1 *").contains("first"), "{table}");
     assert!(row("2 ").ends_with(" -"), "version 2 is unsigned: {table}");
     for action in ["publish", "activate", "rollback"] {
         assert!(table.contains(action), "{action}: {table}");
     }
-    let json: serde_json::Value = serde_json::from_str(&ok(local.authz(&["policy", "history", "--name", "notes", "--json"]))).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(local.authz(&["policy", "history", "--name", "notes", "--json"]))).unwrap();
     assert_eq!(json["active"]["version"], 1);
     assert_eq!(json["versions"].as_array().unwrap().len(), 2);
     assert_eq!(json["events"].as_array().unwrap().len(), 5, "{json}");

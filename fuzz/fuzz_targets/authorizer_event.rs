@@ -15,7 +15,8 @@ fn host() -> &'static (Arc<Engine>, Policy) {
     HOST.get_or_init(|| {
         let engine = Engine::new(Limits::default()).expect("engine");
         let bytes = std::fs::read(policy_artifacts::STATIC_TOKEN).expect("static-token built");
-        let policy = engine.load(&bytes, &policy_artifacts::policy_file("static-token/config.json"), None).expect("loads");
+        let policy =
+            engine.load(&bytes, &policy_artifacts::policy_file("static-token/config.json"), None).expect("loads");
         (engine, policy)
     })
 }
@@ -25,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
     let (engine, policy) = host();
     let (_, response) = authz_engine::authorize(engine, Some(policy), event, "Authorization", 1_767_225_600_000);
     if let AuthorizerResponse::Policy(p) = response {
-        let allows = p.policy_document.statement.iter().any(|s| s.effect == aws_lambda_events::iam::IamPolicyEffect::Allow);
+        let allows =
+            p.policy_document.statement.iter().any(|s| s.effect == aws_lambda_events::iam::IamPolicyEffect::Allow);
         let text = String::from_utf8_lossy(data);
         assert!(!allows || KNOWN_TOKENS.iter().any(|t| text.contains(t)), "allowed without a known token");
     }

@@ -72,15 +72,24 @@ async fn main() {
         .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "bench"))
         .load()
         .await;
-    let registry =
-        Registry::new(&sdk, RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true });
+    let registry = Registry::new(
+        &sdk,
+        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
+    );
     registry.ensure_storage().await.unwrap();
     let module = std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap();
     let publish = |generation: u32| {
         let (registry, module) = (registry.clone(), module.clone());
         async move {
             let config = config(generation);
-            let p = Publication { policy: POLICY, module: &module, config: &config, publisher: "bench", signature: None, note: None };
+            let p = Publication {
+                policy: POLICY,
+                module: &module,
+                config: &config,
+                publisher: "bench",
+                signature: None,
+                note: None,
+            };
             registry.publish(&p, true, authz_engine::now_ms()).await.unwrap().version
         }
     };
@@ -121,16 +130,17 @@ async fn main() {
         })
     };
     let mut windows = Vec::new();
-    let mut swap_in = |loaded_from: LoadedFrom, expect: String, times: &mut Vec<u64>, check: CheckOutcome, started: Instant| {
-        assert!(
-            matches!(check, CheckOutcome::Swapped { loaded_from: l, .. } if l == loaded_from),
-            "expected a swap from {loaded_from:?}: {check:?}"
-        );
-        let checked = Instant::now();
-        assert_eq!(decide(&watcher), expect);
-        times.push(nanos(started.elapsed()));
-        windows.push((started.duration_since(origin), checked.duration_since(origin)));
-    };
+    let mut swap_in =
+        |loaded_from: LoadedFrom, expect: String, times: &mut Vec<u64>, check: CheckOutcome, started: Instant| {
+            assert!(
+                matches!(check, CheckOutcome::Swapped { loaded_from: l, .. } if l == loaded_from),
+                "expected a swap from {loaded_from:?}: {check:?}"
+            );
+            let checked = Instant::now();
+            assert_eq!(decide(&watcher), expect);
+            times.push(nanos(started.elapsed()));
+            windows.push((started.duration_since(origin), checked.duration_since(origin)));
+        };
     let mut fresh = Vec::new();
     for generation in 2..2 + swaps {
         versions.push(publish(generation).await);

@@ -21,8 +21,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let module = std::fs::read(module)?;
         let config = policy_artifacts::policy_file(config);
-        let publication =
-            Publication { policy: name, module: &module, config: config.as_bytes(), publisher: "bench", signature: None, note: None };
+        let publication = Publication {
+            policy: name,
+            module: &module,
+            config: config.as_bytes(),
+            publisher: "bench",
+            signature: None,
+            note: None,
+        };
         let version = registry.publish(&publication, true, authz_engine::now_ms()).await?;
         println!("{name}: version {} active", version.version);
     }

@@ -146,7 +146,9 @@ fn get_opt_s(item: &Item, name: &str) -> Option<String> {
 
 fn get_n(item: &Item, name: &str) -> Result<u64, RegistryError> {
     match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().map_err(|_| RegistryError::Corrupt(format!("`{name}` is not a number"))),
+        Some(AttributeValue::N(v)) => {
+            v.parse().map_err(|_| RegistryError::Corrupt(format!("`{name}` is not a number")))
+        }
         _ => Err(RegistryError::Corrupt(format!("missing number `{name}`"))),
     }
 }
@@ -226,7 +228,10 @@ fn event_item(policy: &str, event: &AuditEvent, revision: u64) -> Item {
         ("pk".to_owned(), s(policy)),
         // Time first so a query lists events in order; the rest keeps two events
         // of the same millisecond apart.
-        ("sk".to_owned(), s(&format!("event#{:013}#{revision:010}#{}#{:010}", event.at_ms, event.action, event.version))),
+        (
+            "sk".to_owned(),
+            s(&format!("event#{:013}#{revision:010}#{}#{:010}", event.at_ms, event.action, event.version)),
+        ),
         ("action".to_owned(), s(&event.action)),
         ("version".to_owned(), n(event.version)),
         ("by".to_owned(), s(&event.by)),
@@ -258,11 +263,7 @@ impl Registry {
             .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
             .build();
-        Registry {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            dynamo: aws_sdk_dynamodb::Client::new(sdk),
-            config,
-        }
+        Registry { s3: aws_sdk_s3::Client::from_conf(s3_config), dynamo: aws_sdk_dynamodb::Client::new(sdk), config }
     }
 
     /// Where this registry lives.
@@ -298,7 +299,11 @@ impl Registry {
                 .map_err(|e| dynamo_error("CreateTable", e))
         };
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| dynamo_error("CreateTable", e))
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| dynamo_error("CreateTable", e))
         };
         self.dynamo
             .create_table()
@@ -401,21 +406,32 @@ impl Registry {
 
     /// Downloads a version's module and config and checks both digests.
     pub async fn fetch(&self, version: &PolicyVersion) -> Result<Fetched, RegistryError> {
-        let (module, config) = tokio::try_join!(self.get_object(&version.module_key), self.get_object(&version.config_key))?;
+        let (module, config) =
+            tokio::try_join!(self.get_object(&version.module_key), self.get_object(&version.config_key))?;
         for (what, key, bytes, expected) in [
             ("module", &version.module_key, &module, &version.module_sha256),
             ("config", &version.config_key, &config, &version.config_sha256),
         ] {
             let actual = sha256_hex(bytes);
             if &actual != expected {
-                return Err(RegistryError::DigestMismatch { what, key: key.clone(), expected: expected.clone(), actual });
+                return Err(RegistryError::DigestMismatch {
+                    what,
+                    key: key.clone(),
+                    expected: expected.clone(),
+                    actual,
+                });
             }
         }
         let config = String::from_utf8(config).map_err(|_| RegistryError::Corrupt("config is not UTF-8".to_owned()))?;
         Ok(Fetched { module, config })
     }
 
-    fn put(&self, item: Item, condition: Option<&str>, values: &[(&str, AttributeValue)]) -> Result<TransactWriteItem, RegistryError> {
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, RegistryError> {
         let mut put = Put::builder().table_name(&self.config.table).set_item(Some(item));
         if let Some(condition) = condition {
             put = put.condition_expression(condition);
@@ -427,7 +443,11 @@ impl Registry {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>, conflict: impl Fn() -> String) -> Result<(), RegistryError> {
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        conflict: impl Fn() -> String,
+    ) -> Result<(), RegistryError> {
         let result = self.dynamo.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(()),
@@ -441,7 +461,11 @@ impl Registry {
                         _ => None,
                     })
                     .unwrap_or(false);
-                if cancelled_by_condition { Err(RegistryError::Conflict(conflict())) } else { Err(dynamo_error("TransactWriteItems", e)) }
+                if cancelled_by_condition {
+                    Err(RegistryError::Conflict(conflict()))
+                } else {
+                    Err(dynamo_error("TransactWriteItems", e))
+                }
             }
         }
     }
@@ -487,7 +511,12 @@ impl Registry {
     /// Stores the module and config (content-addressed) and records a new
     /// version; with `activate`, makes it active in the same transaction.
     /// A concurrent publish of the same policy is a [`RegistryError::Conflict`].
-    pub async fn publish(&self, p: &Publication<'_>, activate: bool, now_ms: u64) -> Result<PolicyVersion, RegistryError> {
+    pub async fn publish(
+        &self,
+        p: &Publication<'_>,
+        activate: bool,
+        now_ms: u64,
+    ) -> Result<PolicyVersion, RegistryError> {
         let module_sha256 = sha256_hex(p.module);
         let config_sha256 = sha256_hex(p.config);
         let (module_key, config_key) = (module_key(&module_sha256), config_key(&config_sha256));
@@ -509,7 +538,13 @@ impl Registry {
             key_id: p.signature.as_ref().map(|(_, id)| id.clone()),
             note: p.note.map(str::to_owned),
         };
-        let publish_event = AuditEvent { action: "publish".to_owned(), version, from_version: None, by: p.publisher.to_owned(), at_ms: now_ms };
+        let publish_event = AuditEvent {
+            action: "publish".to_owned(),
+            version,
+            from_version: None,
+            by: p.publisher.to_owned(),
+            at_ms: now_ms,
+        };
         let mut items = vec![
             self.put(version_item(&record), Some("attribute_not_exists(sk)"), &[])?,
             self.put(event_item(p.policy, &publish_event, 0), None, &[])?,
@@ -528,7 +563,13 @@ impl Registry {
 
     /// Makes `version` active. Fails with a conflict if the pointer changed
     /// since it was read.
-    pub async fn activate(&self, policy: &str, version: u64, by: &str, now_ms: u64) -> Result<ActivePointer, RegistryError> {
+    pub async fn activate(
+        &self,
+        policy: &str,
+        version: u64,
+        by: &str,
+        now_ms: u64,
+    ) -> Result<ActivePointer, RegistryError> {
         let target = self.version(policy, version).await?;
         let current = self.active(policy).await?;
         let mut previous = current.as_ref().map(|c| c.previous.clone()).unwrap_or_default();
@@ -538,7 +579,10 @@ impl Registry {
             previous.push(c.active.version);
         }
         let items = self.activation(&target, current.as_ref(), previous, "activate", by, now_ms)?;
-        self.transact(items, || format!("policy `{policy}` was changed by someone else meanwhile; run the command again")).await?;
+        self.transact(items, || {
+            format!("policy `{policy}` was changed by someone else meanwhile; run the command again")
+        })
+        .await?;
         self.active(policy).await?.ok_or_else(|| RegistryError::NoActive(policy.to_owned()))
     }
 
@@ -549,7 +593,10 @@ impl Registry {
         let target_version = previous.pop().ok_or_else(|| RegistryError::NoPrevious(policy.to_owned()))?;
         let target = self.version(policy, target_version).await?;
         let items = self.activation(&target, Some(&current), previous, "rollback", by, now_ms)?;
-        self.transact(items, || format!("policy `{policy}` was changed by someone else meanwhile; run the command again")).await?;
+        self.transact(items, || {
+            format!("policy `{policy}` was changed by someone else meanwhile; run the command again")
+        })
+        .await?;
         self.active(policy).await?.ok_or_else(|| RegistryError::NoActive(policy.to_owned()))
     }
 

@@ -63,8 +63,12 @@ impl TrustedKey {
 
     /// Whether `signature` (base64) is this key's signature of `message`.
     pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
-        let Ok(bytes) = STANDARD.decode(signature) else { return false };
-        let Ok(signature) = Signature::from_slice(&bytes) else { return false };
+        let Ok(bytes) = STANDARD.decode(signature) else {
+            return false;
+        };
+        let Ok(signature) = Signature::from_slice(&bytes) else {
+            return false;
+        };
         self.0.verify_strict(message, &signature).is_ok()
     }
 }

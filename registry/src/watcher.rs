@@ -127,7 +127,9 @@ impl PolicyWatcher {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                let Some(watcher) = weak.upgrade() else { return };
+                let Some(watcher) = weak.upgrade() else {
+                    return;
+                };
                 watcher.check_if_due().await;
             }
         })
@@ -181,7 +183,9 @@ impl PolicyWatcher {
         }
         let fetched = match self.registry.fetch(&target).await {
             Ok(fetched) => fetched,
-            Err(e @ (RegistryError::S3 { .. } | RegistryError::Dynamo { .. })) => return CheckOutcome::Unreachable(e.to_string()),
+            Err(e @ (RegistryError::S3 { .. } | RegistryError::Dynamo { .. })) => {
+                return CheckOutcome::Unreachable(e.to_string());
+            }
             Err(e) => return reject(e.to_string()),
         };
         let engine = Arc::clone(&self.engine);
@@ -226,7 +230,9 @@ impl PolicyWatcher {
             CheckOutcome::Swapped { from, to, loaded_from } => {
                 tracing::info!(policy, from, to, loaded_from = ?loaded_from, "policy version swapped in")
             }
-            CheckOutcome::NoActiveVersion => tracing::warn!(policy, serving, "the registry has no active version"),
+            CheckOutcome::NoActiveVersion => {
+                tracing::warn!(policy, serving, "the registry has no active version")
+            }
             CheckOutcome::Rejected { version, reason } => {
                 tracing::error!(policy, version, serving, %reason, "policy version refused; the last good version keeps serving")
             }

@@ -49,11 +49,15 @@ fn main() {
     let mut artifacts = BTreeMap::new();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
             if message["reason"] != "compiler-artifact" {
                 continue;
             }
-            let Some(name) = message["target"]["name"].as_str() else { continue };
+            let Some(name) = message["target"]["name"].as_str() else {
+                continue;
+            };
             for file in message["filenames"].as_array().into_iter().flatten() {
                 if let Some(path) = file.as_str().filter(|p| p.ends_with(".wasm")) {
                     artifacts.insert(name.to_owned(), path.to_owned());
@@ -63,7 +67,9 @@ fn main() {
     }
     let status = child.wait().unwrap_or_else(|e| fail(&format!("cargo did not finish: {e}")));
     if !status.success() {
-        fail("building policies/ for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)");
+        fail(
+            "building policies/ for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)",
+        );
     }
 
     let mut out = format!(
@@ -74,8 +80,12 @@ fn main() {
         let constant = name.to_uppercase().replace('-', "_");
         out.push_str(&format!("/// `{name}` component.\npub const {constant}: &str = {path:?};\n"));
     }
-    let listed: Vec<String> = artifacts.keys().map(|n| format!("({n:?}, {})", n.to_uppercase().replace('-', "_"))).collect();
-    out.push_str(&format!("/// Every component, by crate name.\npub const ALL: &[(&str, &str)] = &[{}];\n", listed.join(", ")));
+    let listed: Vec<String> =
+        artifacts.keys().map(|n| format!("({n:?}, {})", n.to_uppercase().replace('-', "_"))).collect();
+    out.push_str(&format!(
+        "/// Every component, by crate name.\npub const ALL: &[(&str, &str)] = &[{}];\n",
+        listed.join(", ")
+    ));
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_default());
     std::fs::write(Path::new(&out_dir).join("artifacts.rs"), out)
         .unwrap_or_else(|e| fail(&format!("cannot write artifacts.rs: {e}")));

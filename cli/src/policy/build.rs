@@ -55,12 +55,15 @@ pub fn build(crate_dir: &Path) -> Result<Built, CliError> {
     let mut wasm = None;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
             let ours = message.get("manifest_path").and_then(|v| v.as_str()).map(Path::new) == Some(manifest.as_path());
             if message.get("reason").and_then(|v| v.as_str()) != Some("compiler-artifact") || !ours {
                 continue;
             }
-            let files = message.get("filenames").and_then(|v| v.as_array()).into_iter().flatten().filter_map(|f| f.as_str());
+            let files =
+                message.get("filenames").and_then(|v| v.as_array()).into_iter().flatten().filter_map(|f| f.as_str());
             if let Some(file) = files.into_iter().find(|f| f.ends_with(".wasm")) {
                 wasm = Some(PathBuf::from(file));
             }
@@ -70,9 +73,8 @@ pub fn build(crate_dir: &Path) -> Result<Built, CliError> {
     if !status.success() {
         return Err(CliError::Failed(anyhow!("cargo build failed for `{}`", crate_dir.display())));
     }
-    let path = wasm.ok_or_else(|| {
-        bad_input(format!("`{}` built no .wasm: is it a `cdylib` crate?", crate_dir.display()))
-    })?;
+    let path =
+        wasm.ok_or_else(|| bad_input(format!("`{}` built no .wasm: is it a `cdylib` crate?", crate_dir.display())))?;
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
     // The config is checked by `test` and `publish`; here the module itself.
     engine()?.check_world(&bytes).map_err(|e| bad_input(format!("`{}`: {e}", path.display())))?;

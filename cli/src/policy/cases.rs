@@ -120,7 +120,8 @@ struct Expect {
 
 /// Reads and checks a cases file; any problem is a one-line [`CliError::BadInput`].
 pub fn load(path: &Path) -> Result<CasesFile, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad_input(format!("cannot read `{}`: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad_input(format!("cannot read `{}`: {e}", path.display())))?;
     let mut file: CasesFile = serde_json::from_str(&text)
         .map_err(|e| bad_input(format!("`{}` is not a valid cases file: {e}", path.display())))?;
     if file.cases.is_empty() {
@@ -173,7 +174,12 @@ fn label(outcome: &Outcome) -> String {
     }
 }
 
-fn check(expect: &Expect, outcome: &Outcome, response: &AuthorizerResponse, arn: Option<&MethodArn>) -> Result<(), String> {
+fn check(
+    expect: &Expect,
+    outcome: &Outcome,
+    response: &AuthorizerResponse,
+    arn: Option<&MethodArn>,
+) -> Result<(), String> {
     let actual = match outcome {
         Outcome::Allow(_) => ExpectedOutcome::Allow,
         Outcome::Deny { .. } => ExpectedOutcome::Deny,
@@ -192,7 +198,10 @@ fn check(expect: &Expect, outcome: &Outcome, response: &AuthorizerResponse, arn:
     for (key, want) in &expect.context {
         let got = response.context().and_then(|c| c.get(key));
         if got != Some(want) {
-            return Err(format!("expected context `{key}` = {want}, got {}", got.map_or("nothing".to_owned(), Value::to_string)));
+            return Err(format!(
+                "expected context `{key}` = {want}, got {}",
+                got.map_or("nothing".to_owned(), Value::to_string)
+            ));
         }
     }
     if let Some(want) = expect.authorized {
@@ -204,10 +213,8 @@ fn check(expect: &Expect, outcome: &Outcome, response: &AuthorizerResponse, arn:
     }
     // What the caller may do on other routes: the IAM policy for this outcome
     // (the one returned, or the one behind a simple answer).
-    let document = response
-        .policy_document()
-        .cloned()
-        .or_else(|| authz_engine::respond(outcome, arn).policy_document().cloned());
+    let document =
+        response.policy_document().cloned().or_else(|| authz_engine::respond(outcome, arn).policy_document().cloned());
     let resolve = |route: &str| -> Result<String, String> {
         if route.starts_with("arn:") {
             return Ok(route.to_owned());

@@ -1,8 +1,8 @@
 //! `authz policy eval`: one event through the authorizer's code path.
 
 use super::{ModuleArgs, engine, load, parse_now, parse_response_format, read_json};
-use authz_engine::{ResponseFormat, Settings};
 use crate::error::CliError;
+use authz_engine::{ResponseFormat, Settings};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -74,9 +74,7 @@ pub fn load(engine: &Engine, args: &ModuleArgs) -> Result<Policy, CliError> {
     let bytes = read(&args.module)?;
     let config = read_json(&args.config)?.to_string();
     let name = args.module.file_name().map(|n| n.to_string_lossy().into_owned());
-    engine
-        .load(&bytes, &config, name)
-        .map_err(|e| bad_input(format!("`{}`: {e}", args.module.display())))
+    engine.load(&bytes, &config, name).map_err(|e| bad_input(format!("`{}`: {e}", args.module.display())))
 }
 
 /// The engine with the same limits the authorizer uses by default.

@@ -41,13 +41,70 @@ const FILES: &[(&str, &str)] = &[
 
 /// Rust keywords and names cargo refuses for a package.
 const RESERVED: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
-    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match",
-    "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
-    "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield", "alloc",
-    "core", "std", "proc_macro", "proc-macro", "test", "build", "deps", "examples", "incremental",
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "alloc",
+    "core",
+    "std",
+    "proc_macro",
+    "proc-macro",
+    "test",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
     // The SDK's own name: the crate could not depend on it.
-    "authz-policy", "authz_policy",
+    "authz-policy",
+    "authz_policy",
 ];
 
 /// Why `name` cannot be the crate's name, if it cannot.
@@ -73,9 +130,8 @@ pub fn check_name(name: &str) -> Result<(), String> {
 fn sdk_dir(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
     let dir = explicit.unwrap_or(Path::new(DEFAULT_SDK));
     let hint = if explicit.is_some() { "" } else { " (pass --sdk <path to policies/sdk>)" };
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| bad_input(format!("no authz-policy SDK at `{}`: {e}{hint}", dir.display())))?;
+    let dir =
+        dir.canonicalize().map_err(|e| bad_input(format!("no authz-policy SDK at `{}`: {e}{hint}", dir.display())))?;
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
     if !manifest.lines().any(|l| l.trim() == r#"name = "authz-policy""#) {
         return Err(bad_input(format!("`{}` is not the authz-policy SDK crate{hint}", dir.display())));
@@ -114,7 +170,10 @@ pub fn run(args: NewArgs) -> Result<ExitCode, CliError> {
     println!("  cargo test --manifest-path {shown}/Cargo.toml   # the rule, natively");
     println!("  authz policy build {shown}                      # prints the component's path");
     println!("  authz policy test <path> --config {shown}/config.json --cases {shown}/cases.json");
-    println!("  authz policy publish <path> --name {} --config {shown}/config.json --cases {shown}/cases.json", args.name);
+    println!(
+        "  authz policy publish <path> --name {} --config {shown}/config.json --cases {shown}/cases.json",
+        args.name
+    );
     Ok(ExitCode::SUCCESS)
 }
 

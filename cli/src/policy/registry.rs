@@ -104,7 +104,11 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             let file = cases::load(path)?;
             let summary = run_cases(&engine, &policy, &file);
             if summary.failed > 0 {
-                eprintln!("error: refusing to publish: {} of {} cases failed", summary.failed, summary.failed + summary.passed);
+                eprintln!(
+                    "error: refusing to publish: {} of {} cases failed",
+                    summary.failed,
+                    summary.failed + summary.passed
+                );
                 return Ok(ExitCode::from(1));
             }
         }
@@ -112,7 +116,8 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
     }
     let key = match &args.sign_key {
         Some(path) => {
-            let pem = String::from_utf8(read(path)?).map_err(|_| bad_input(format!("`{}` is not a PEM file", path.display())))?;
+            let pem = String::from_utf8(read(path)?)
+                .map_err(|_| bad_input(format!("`{}` is not a PEM file", path.display())))?;
             Some(SigningKeyPair::from_pem(&pem).map_err(|e| bad_input(format!("`{}`: {e}", path.display())))?)
         }
         None => None,
@@ -129,7 +134,8 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             signature: key.as_ref().map(|k| k.sign_version(&args.name, &module, &config)),
             note: args.note.as_deref(),
         };
-        let version = registry.publish(&publication, args.activate, authz_engine::now_ms()).await.map_err(registry_error)?;
+        let version =
+            registry.publish(&publication, args.activate, authz_engine::now_ms()).await.map_err(registry_error)?;
         println!(
             "published {}@{} (module {}, config {}{}){}",
             version.policy,
@@ -157,7 +163,8 @@ pub fn activate(args: ActivateArgs) -> Result<ExitCode, CliError> {
     block_on(async {
         let registry: Registry = args.registry.registry().await;
         let by = who(args.publisher.clone(), &args.registry).await;
-        let pointer = registry.activate(&args.name, args.version, &by, authz_engine::now_ms()).await.map_err(registry_error)?;
+        let pointer =
+            registry.activate(&args.name, args.version, &by, authz_engine::now_ms()).await.map_err(registry_error)?;
         print_pointer("activated", &pointer);
         Ok(ExitCode::SUCCESS)
     })?
@@ -181,7 +188,10 @@ pub fn history(args: HistoryArgs) -> Result<ExitCode, CliError> {
             return Err(bad_input(format!("no policy named `{}` in the registry", args.name)));
         }
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&history_json(&history)).map_err(|e| CliError::Failed(e.into()))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&history_json(&history)).map_err(|e| CliError::Failed(e.into()))?
+            );
         } else {
             print!("{}", history_table(&history));
         }
@@ -201,7 +211,14 @@ fn time(ms: u64) -> String {
 /// Rows padded to their widest cell.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).chain([header.get(i).map_or(0, |h| h.len())]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([header.get(i).map_or(0, |h| h.len())])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();

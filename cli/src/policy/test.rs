@@ -1,8 +1,8 @@
 //! `authz policy test`: run a cases file, one line per case, then a summary.
 
 use super::{ModuleArgs, cases, engine, load, parse_response_format};
-use authz_engine::ResponseFormat;
 use crate::error::CliError;
+use authz_engine::ResponseFormat;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,11 +27,7 @@ pub struct Summary {
 }
 
 /// Runs every case with IAM policy answers, printing one line each; used by `publish`.
-pub fn run_cases(
-    engine: &authz_engine::Engine,
-    policy: &authz_engine::Policy,
-    file: &cases::CasesFile,
-) -> Summary {
+pub fn run_cases(engine: &authz_engine::Engine, policy: &authz_engine::Policy, file: &cases::CasesFile) -> Summary {
     run_cases_as(engine, policy, file, ResponseFormat::Iam)
 }
 

@@ -33,12 +33,8 @@ impl DynamoNotes {
 }
 
 /// Error codes DynamoDB answers when it sheds load.
-const THROTTLING_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ThrottlingException",
-    "Throttling",
-];
+const THROTTLING_CODES: &[&str] =
+    &["ProvisionedThroughputExceededException", "RequestLimitExceeded", "ThrottlingException", "Throttling"];
 
 /// Error codes for a service that is up but cannot serve right now.
 const UNAVAILABLE_CODES: &[&str] = &["InternalServerError", "ServiceUnavailable"];
@@ -70,10 +66,7 @@ fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Res
 }
 
 fn note_from(item: &HashMap<String, AttributeValue>) -> Result<Note, RepoError> {
-    Ok(Note {
-        note_id: string_attr(item, NOTE_ID)?.to_owned(),
-        content: string_attr(item, NOTE_CONTENT)?.to_owned(),
-    })
+    Ok(Note { note_id: string_attr(item, NOTE_ID)?.to_owned(), content: string_attr(item, NOTE_CONTENT)?.to_owned() })
 }
 
 impl NotesRepo for DynamoNotes {

@@ -25,8 +25,8 @@ mod token;
 pub use config::{Config, ConfigError};
 pub use dynamo::DynamoNotes;
 pub use handler::{
-    App, ErrorBody, ListedNote, MAX_ID_CHARS, MAX_LIMIT, DEFAULT_LIMIT, NoteList, NoteResponse, READ_ANY_KEY,
-    handle, handle_event,
+    App, DEFAULT_LIMIT, ErrorBody, ListedNote, MAX_ID_CHARS, MAX_LIMIT, NoteList, NoteResponse, READ_ANY_KEY, handle,
+    handle_event,
 };
 pub use memory::MemoryNotes;
 pub use repo::{Note, NotesRepo, Page, PageKey, RepoError};

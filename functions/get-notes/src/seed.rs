@@ -68,9 +68,7 @@ pub fn sample_notes() -> Result<Vec<SeedNote>, SeedError> {
 /// The table's status, or `None` when it does not exist.
 async fn table_status(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Option<TableStatus>, SeedError> {
     match client.describe_table().table_name(table).send().await {
-        Ok(output) => Ok(Some(
-            output.table().and_then(|t| t.table_status()).cloned().unwrap_or(TableStatus::Creating),
-        )),
+        Ok(output) => Ok(Some(output.table().and_then(|t| t.table_status()).cloned().unwrap_or(TableStatus::Creating))),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
         Err(e) => Err(dynamo_error(table, classify("DescribeTable", &e))),
     }

@@ -6,8 +6,8 @@ use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use get_notes::{App, MemoryNotes, RepoError};
 use serde_json::Value;
 use std::io::Write;
-use tracing_subscriber::EnvFilter;
 use std::sync::{Arc, Mutex};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -43,13 +43,19 @@ async fn main() -> anyhow::Result<()> {
     };
     // Source::start, registry branch.
     let sdk = authz_registry::sdk_config(None).await;
-    let registry =
-        Registry::new(&sdk, RegistryConfig { bucket: r.bucket.clone(), table: r.table.clone(), path_style: r.path_style });
+    let registry = Registry::new(
+        &sdk,
+        RegistryConfig { bucket: r.bucket.clone(), table: r.table.clone(), path_style: r.path_style },
+    );
     let cache = r.cache_dir.as_ref().and_then(|dir| {
         CodeCache::new(dir).map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "no compiled-code cache")).ok()
     });
-    let watch =
-        WatchConfig { policy: r.policy.clone(), check_interval: r.check_interval, trusted_keys: r.trusted_keys.clone(), cache };
+    let watch = WatchConfig {
+        policy: r.policy.clone(),
+        check_interval: r.check_interval,
+        trusted_keys: r.trusted_keys.clone(),
+        cache,
+    };
     let watcher = Arc::new(PolicyWatcher::new(Arc::clone(&engine), registry, watch));
     watcher.check().await;
     let settings = Arc::new(config.settings);

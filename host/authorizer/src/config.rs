@@ -77,11 +77,9 @@ fn number<T: std::str::FromStr>(
 ) -> Result<T, ConfigError> {
     match get(name) {
         None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            value,
-            expected: "a positive whole number",
-        }),
+        Some(value) => {
+            value.trim().parse().map_err(|_| ConfigError::Invalid { name, value, expected: "a positive whole number" })
+        }
     }
 }
 
@@ -106,7 +104,11 @@ fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Res
         None => Some(PathBuf::from("/tmp/authz-code-cache")),
     };
     let path_style = match get("AUTHZ_S3_PATH_STYLE") {
-        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name: "AUTHZ_S3_PATH_STYLE", value: v, expected: "true or false" })?,
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+            name: "AUTHZ_S3_PATH_STYLE",
+            value: v,
+            expected: "true or false",
+        })?,
         None => get("AWS_ENDPOINT_URL").is_some(),
     };
     Ok(RegistrySource {
@@ -199,7 +201,8 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let c = Config::from_env(env(&[("AUTHZ_POLICY_FILE", "/p.wasm"), ("AUTHZ_POLICY_CONFIG_FILE", "/c.json")])).unwrap();
+        let c = Config::from_env(env(&[("AUTHZ_POLICY_FILE", "/p.wasm"), ("AUTHZ_POLICY_CONFIG_FILE", "/c.json")]))
+            .unwrap();
         assert_eq!(c.settings.identity_header, "Authorization");
         assert_eq!(c.settings.response_format, ResponseFormat::Iam);
         assert_eq!(c.limits.decision_timeout, Duration::from_millis(100));

@@ -9,9 +9,9 @@ mod config;
 use authz_engine::{CodeCache, Engine, Policy};
 use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};
-use std::path::Path;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
+use std::path::Path;
 use std::sync::Arc;
 
 /// The error API Gateway turns into a 401: its message must be exactly `Unauthorized`.
@@ -82,11 +82,10 @@ impl Source {
 /// Loads a policy from files. A failure is logged and leaves the authorizer
 /// without a policy: every request is then denied (fail closed), not crashed on.
 fn load_file(engine: &Engine, module: &Path, config: &Path) -> Option<Policy> {
-    let loaded = std::fs::read(module)
-        .map_err(|e| format!("cannot read `{}`: {e}", module.display()))
-        .and_then(|bytes| {
-            let config = std::fs::read_to_string(config)
-                .map_err(|e| format!("cannot read `{}`: {e}", config.display()))?;
+    let loaded =
+        std::fs::read(module).map_err(|e| format!("cannot read `{}`: {e}", module.display())).and_then(|bytes| {
+            let config =
+                std::fs::read_to_string(config).map_err(|e| format!("cannot read `{}`: {e}", config.display()))?;
             let name = module.file_name().map(|n| n.to_string_lossy().into_owned());
             engine.load(&bytes, &config, name).map_err(|e| e.to_string())
         });
@@ -106,9 +105,7 @@ fn load_file(engine: &Engine, module: &Path, config: &Path) -> Option<Policy> {
 async fn main() -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_current_span(true)
         .with_span_list(false)
         .without_time()
@@ -124,8 +121,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let settings = Arc::clone(&settings);
         async move {
             let policy = source.current().await;
-            let (_, response) =
-                authz_engine::authorize_with(&engine, policy.as_deref(), event.payload, &settings, authz_engine::now_ms());
+            let (_, response) = authz_engine::authorize_with(
+                &engine,
+                policy.as_deref(),
+                event.payload,
+                &settings,
+                authz_engine::now_ms(),
+            );
             response.document().ok_or(Unauthorized)
         }
     }))

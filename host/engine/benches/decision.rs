@@ -101,7 +101,9 @@ fn bench(c: &mut Criterion) {
                 group.bench_function("native: decide (config parsed once)", |b| {
                     b.iter(|| black_box(P::decide(&parsed, black_box(&native_request))))
                 });
-                sample::record("wasm-native", &format!("{name} decide"), samples, || P::decide(&parsed, black_box(&native_request)));
+                sample::record("wasm-native", &format!("{name} decide"), samples, || {
+                    P::decide(&parsed, black_box(&native_request))
+                });
             }
             _ => {
                 use jwt_policy::Jwt as P;
@@ -115,7 +117,9 @@ fn bench(c: &mut Criterion) {
                 group.bench_function("native: decide (config parsed once)", |b| {
                     b.iter(|| black_box(P::decide(&parsed, black_box(&native_request))))
                 });
-                sample::record("wasm-native", &format!("{name} decide"), samples, || P::decide(&parsed, black_box(&native_request)));
+                sample::record("wasm-native", &format!("{name} decide"), samples, || {
+                    P::decide(&parsed, black_box(&native_request))
+                });
             }
         }
         group.finish();

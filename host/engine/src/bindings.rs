@@ -9,9 +9,7 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
-pub use authz::policy::types::{
-    ContextValue, Decision, Effect, Grant, MethodArn, PolicyError, Request, RequestKind,
-};
+pub use authz::policy::types::{ContextValue, Decision, Effect, Grant, MethodArn, PolicyError, Request, RequestKind};
 
 /// The package version this host was built against (`authz:policy@X.Y.Z`).
 pub const CONTRACT_VERSION: &str = "0.1.0";

@@ -44,7 +44,9 @@ impl CodeCache {
     fn path(&self, engine: &Engine, module_sha256: &str, config: &str) -> PathBuf {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.wasmtime().precompile_compatibility_hash().hash(&mut hasher);
-        let key = sha256_hex(format!("{module_sha256}\n{}\n{:016x}", sha256_hex(config.as_bytes()), hasher.finish()).as_bytes());
+        let key = sha256_hex(
+            format!("{module_sha256}\n{}\n{:016x}", sha256_hex(config.as_bytes()), hasher.finish()).as_bytes(),
+        );
         self.dir.join(format!("{key}.cwasm"))
     }
 }
@@ -79,8 +81,12 @@ impl Engine {
             // directory that only this function writes.
             let component = unsafe { Component::deserialize_file(self.wasmtime(), &path) };
             match component {
-                Ok(component) => return Ok((self.preinitialized(component, config, id)?, LoadedFrom::Cache)),
-                Err(e) => tracing::warn!(error = %crate::chain(&e), path = %path.display(), "ignoring unusable cache entry"),
+                Ok(component) => {
+                    return Ok((self.preinitialized(component, config, id)?, LoadedFrom::Cache));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::chain(&e), path = %path.display(), "ignoring unusable cache entry")
+                }
             }
         }
         let (policy, component) = self.load_with_component(bytes, config, id)?;
@@ -91,7 +97,9 @@ impl Engine {
                         tracing::warn!(error = %e, path = %path.display(), "cannot write the compiled-code cache");
                     }
                 }
-                Err(e) => tracing::warn!(error = %crate::chain(&e), "cannot serialize compiled code"),
+                Err(e) => {
+                    tracing::warn!(error = %crate::chain(&e), "cannot serialize compiled code")
+                }
             }
         }
         Ok((policy, LoadedFrom::Compiled))

@@ -68,7 +68,12 @@ mod tests {
 
     #[test]
     fn names_outside_the_package_are_ignored() {
-        let ok = ["wasi:cli/environment@0.2.6", "authz:policy/policy@0.1.0", "authz:policy/types@0.1.3", "authz:policyx/y@9.0.0"];
+        let ok = [
+            "wasi:cli/environment@0.2.6",
+            "authz:policy/policy@0.1.0",
+            "authz:policy/types@0.1.3",
+            "authz:policyx/y@9.0.0",
+        ];
         assert_eq!(incompatible(ok), None);
         assert_eq!(incompatible(["authz:policy/policy@0.2.0"]).as_deref(), Some("authz:policy@0.2.0"));
         assert_eq!(incompatible(["authz:policy/policy"]).as_deref(), Some("an unversioned authz:policy"));

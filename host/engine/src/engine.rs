@@ -98,7 +98,12 @@ pub struct Verdict {
 impl Verdict {
     /// A verdict that did not involve a policy (no policy loaded, bad event).
     pub fn failed(failure: Failure) -> Self {
-        Verdict { outcome: Outcome::FailClosed(failure), latency: Duration::ZERO, error_chain: None, guest_stderr: None }
+        Verdict {
+            outcome: Outcome::FailClosed(failure),
+            latency: Duration::ZERO,
+            error_chain: None,
+            guest_stderr: None,
+        }
     }
 }
 
@@ -199,9 +204,8 @@ impl Engine {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         spawn_epoch_ticker(&engine)?;
         let tick = EPOCH_TICK.as_micros().max(1);
-        let deadline_ticks = u64::try_from(limits.decision_timeout.as_micros().div_ceil(tick))
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let deadline_ticks =
+            u64::try_from(limits.decision_timeout.as_micros().div_ceil(tick)).unwrap_or(u64::MAX).max(1);
         Ok(Arc::new(Engine { engine, linker, limits, deadline_ticks }))
     }
 
@@ -271,7 +275,8 @@ impl Engine {
     /// versions rather than a type or import mismatch.
     pub(crate) fn link(&self, component: &Component) -> Result<AuthorizerPolicyPre<GuestState>, LoadError> {
         let ty = component.component_type();
-        let names = ty.exports(&self.engine).map(|(name, _)| name).chain(ty.imports(&self.engine).map(|(name, _)| name));
+        let names =
+            ty.exports(&self.engine).map(|(name, _)| name).chain(ty.imports(&self.engine).map(|(name, _)| name));
         if let Some(found) = crate::contract::incompatible(names) {
             return Err(LoadError::ContractVersion { found });
         }
@@ -349,12 +354,8 @@ impl Engine {
         let guest_stderr = failed.then(|| stderr_of(&store)).flatten();
         drop(store);
         let redact = |s: String| redact(s, request.identity.as_deref());
-        let verdict = Verdict {
-            outcome,
-            latency,
-            error_chain: error_chain.map(redact),
-            guest_stderr: guest_stderr.map(redact),
-        };
+        let verdict =
+            Verdict { outcome, latency, error_chain: error_chain.map(redact), guest_stderr: guest_stderr.map(redact) };
         crate::log::decision(&verdict, Some(&policy.id), request.request_id.as_deref());
         verdict
     }
@@ -388,9 +389,9 @@ fn classify(e: RunError, store: &Store<GuestState>, limits: &Limits) -> Failure 
         RunError::Wasm(e) => e,
     };
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Failure::Timeout {
-            budget_ms: u64::try_from(limits.decision_timeout.as_millis()).unwrap_or(u64::MAX),
-        },
+        Some(Trap::Interrupt) => {
+            Failure::Timeout { budget_ms: u64::try_from(limits.decision_timeout.as_millis()).unwrap_or(u64::MAX) }
+        }
         _ if store.data().limiter.exhausted => Failure::MemoryExhausted { limit_bytes: limits.max_memory_bytes },
         Some(trap) => Failure::Trap(trap.to_string()),
         None => Failure::Trap(chain(&error)),
@@ -442,4 +443,3 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
         .map(drop)
         .map_err(engine_error)
 }
-

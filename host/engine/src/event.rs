@@ -81,7 +81,9 @@ impl<'de> Deserialize<'de> for AuthorizerEvent {
 }
 
 fn is_websocket(event: &Value) -> bool {
-    let Some(context) = event.get("requestContext") else { return false };
+    let Some(context) = event.get("requestContext") else {
+        return false;
+    };
     context.get("connectionId").is_some_and(|v| !v.is_null())
         || context.get("eventType").and_then(Value::as_str) == Some("CONNECT")
 }
@@ -92,7 +94,9 @@ impl AuthorizerEvent {
     pub fn from_value(event: Value) -> Result<Self, EventError> {
         let kind = match event.get("type") {
             Some(Value::String(kind)) => kind.as_str(),
-            Some(other) => return Err(EventError::UnknownType(format!("`{}`", truncate(&other.to_string())))),
+            Some(other) => {
+                return Err(EventError::UnknownType(format!("`{}`", truncate(&other.to_string()))));
+            }
             None => return Err(EventError::UnknownType("missing".to_owned())),
         };
         match kind {
@@ -227,15 +231,11 @@ fn truncate(s: &str) -> String {
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect()
+    headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
 }
 
 fn query_pairs(query: &QueryMap) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> =
-        query.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let mut pairs: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     pairs.sort();
     pairs
 }
@@ -301,14 +301,17 @@ impl HttpApiCall {
     /// values of a repeated header joined with commas, cookies apart, the
     /// query both raw and as a map whose repeated values are joined.
     pub fn authorizer_event(&self) -> ApiGatewayV2CustomAuthorizerV2Request {
-        let raw_path = if self.stage == "$default" { self.path.clone() } else { format!("/{}{}", self.stage, self.path) };
+        let raw_path =
+            if self.stage == "$default" { self.path.clone() } else { format!("/{}{}", self.stage, self.path) };
         let mut headers = HeaderMap::new();
         let mut cookies = Vec::new();
         for name in self.headers.keys() {
             let values: Vec<String> =
                 self.headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
             if name == header::COOKIE {
-                cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+                cookies.extend(
+                    values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+                );
             } else if let Ok(joined) = HeaderValue::from_str(&values.join(",")) {
                 headers.insert(name.clone(), joined);
             }
@@ -361,14 +364,9 @@ pub fn parse_method_arn(raw: &str) -> Result<MethodArn, EventError> {
     }
     let bad = || EventError::BadMethodArn(raw.to_owned());
     let mut fields = raw.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account_id), Some(rest)) = (
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-    ) else {
+    let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account_id), Some(rest)) =
+        (fields.next(), fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+    else {
         return Err(bad());
     };
     let mut parts = rest.splitn(4, '/');
@@ -483,11 +481,16 @@ mod tests {
         assert_eq!(r.identity.as_deref(), Some("abc123"));
         assert_eq!((r.method_arn.method.as_str(), r.method_arn.path.as_str()), ("GET", "/notes"));
         assert_eq!(r.query, vec![pair("limit", "10"), pair("tag", "home"), pair("tag", "work")]);
-        assert!(r.headers.contains(&pair("cookie", "theme=dark")) && r.headers.contains(&pair("cookie", "session=s-42")));
+        assert!(
+            r.headers.contains(&pair("cookie", "theme=dark")) && r.headers.contains(&pair("cookie", "session=s-42"))
+        );
         assert_eq!((r.source_ip.as_deref(), r.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0")));
         let docs = request("http-v2-aws-docs.json");
         assert_eq!(docs.identity, None);
-        assert_eq!(docs.query, vec![pair("parameter1", "value1"), pair("parameter1", "value2"), pair("parameter2", "value")]);
+        assert_eq!(
+            docs.query,
+            vec![pair("parameter1", "value1"), pair("parameter1", "value2"), pair("parameter2", "value")]
+        );
         assert_eq!(docs.path_parameters, vec![pair("parameter1", "value1")]);
         // Without a raw query string, the comma-joined map is all there is.
         let mut event = fixture("http-v2-aws-docs.json");

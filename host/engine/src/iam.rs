@@ -17,9 +17,7 @@ pub enum IamDecision {
 }
 
 fn action_matches(action: &str) -> bool {
-    ["execute-api:Invoke", "execute-api:*", "*"]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(action))
+    ["execute-api:Invoke", "execute-api:*", "*"].iter().any(|a| a.eq_ignore_ascii_case(action))
 }
 
 /// Evaluates `policy` for `method_arn`.

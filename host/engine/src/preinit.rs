@@ -10,8 +10,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use wasmtime::Store;
 use wasmtime::component::{Instance, Lift, WasmList};
-use wasmtime_wizer::Wizer;
 use wasmtime_wizer::ComponentInstanceState;
+use wasmtime_wizer::Wizer;
 
 /// Why a snapshot could not be made.
 pub(crate) enum SnapshotError {
@@ -49,7 +49,9 @@ pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Ve
         .map(|policy| policy.authz_policy_policy().call_init(&mut store, config));
     match init? {
         Ok(Ok(())) => {}
-        Ok(Err(policy_error)) => return Err(SnapshotError::Init(RunError::Policy(policy_error), store)),
+        Ok(Err(policy_error)) => {
+            return Err(SnapshotError::Init(RunError::Policy(policy_error), store));
+        }
         Err(trap) => return Err(SnapshotError::Init(RunError::Wasm(trap), store)),
     }
     let mut state = SyncInstance { store: &mut store, instance, failed: None };
@@ -58,7 +60,9 @@ pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Ve
         // Every call below completes synchronously, so one poll finishes the snapshot.
         match future.poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(result) => result.map_err(unsupported)?,
-            Poll::Pending => return Err(unsupported("the snapshot did not complete synchronously")),
+            Poll::Pending => {
+                return Err(unsupported("the snapshot did not complete synchronously"));
+            }
         }
     };
     match state.failed {
@@ -91,10 +95,8 @@ impl SyncInstance<'_> {
                 .instance
                 .get_export(&mut *self.store, Some(&iface), func)
                 .ok_or_else(|| format!("no export `{interface}#{func}`"))?;
-            let typed = self
-                .instance
-                .get_typed_func::<(), (R,)>(&mut *self.store, export)
-                .map_err(|e| e.to_string())?;
+            let typed =
+                self.instance.get_typed_func::<(), (R,)>(&mut *self.store, export).map_err(|e| e.to_string())?;
             typed.call(&mut *self.store, ()).map_err(|e| e.to_string())
         })();
         match result {

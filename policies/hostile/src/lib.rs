@@ -114,10 +114,9 @@ impl Policy for Hostile {
                 d
             }
             Config::HugePrincipal { len } => Decision::allow("p".repeat(*len), allow().grants),
-            Config::ManyGrants { count } => Decision::allow(
-                "well-behaved",
-                (0..*count).map(|i| Grant::new("GET", format!("/r{i}"))).collect(),
-            ),
+            Config::ManyGrants { count } => {
+                Decision::allow("well-behaved", (0..*count).map(|i| Grant::new("GET", format!("/r{i}"))).collect())
+            }
             Config::BadGrant { method, path } => {
                 Decision::allow("well-behaved", vec![Grant::new(method.clone(), path.clone())])
             }

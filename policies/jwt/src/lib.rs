@@ -14,9 +14,9 @@
 //! unauthorized (401); a valid token whose scopes grant nothing is denied (403).
 
 use authz_policy::{ContextValue, Decision, Grant, Policy, PolicyError, Request};
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -242,11 +242,8 @@ impl Policy for Jwt {
                 }
             }
         }
-        let mut decision = if grants.is_empty() {
-            Decision::deny(principal)
-        } else {
-            Decision::allow(principal, grants)
-        };
+        let mut decision =
+            if grants.is_empty() { Decision::deny(principal) } else { Decision::allow(principal, grants) };
         for name in &config.context_claims {
             let value = match claims.get(name) {
                 Some(Value::String(s)) => ContextValue::Text(s.clone()),

@@ -429,8 +429,7 @@ macro_rules! export_policy {
         const _: () = {
             use $crate::__private::bindings::exports::authz::policy::policy as __wit;
 
-            static CONFIG: ::std::sync::OnceLock<<$policy as $crate::Policy>::Config> =
-                ::std::sync::OnceLock::new();
+            static CONFIG: ::std::sync::OnceLock<<$policy as $crate::Policy>::Config> = ::std::sync::OnceLock::new();
 
             struct __AuthzPolicyComponent;
 
@@ -439,14 +438,12 @@ macro_rules! export_policy {
                     $crate::__private::init::<$policy>(&CONFIG, &config)
                 }
 
-                fn evaluate(
-                    request: __wit::Request,
-                ) -> ::std::result::Result<__wit::Decision, __wit::PolicyError> {
+                fn evaluate(request: __wit::Request) -> ::std::result::Result<__wit::Decision, __wit::PolicyError> {
                     $crate::__private::evaluate::<$policy>(&CONFIG, request)
                 }
             }
 
-            $crate::__private::bindings::export!(__AuthzPolicyComponent with_types_in $crate::__private::bindings);
+    $crate::__private::bindings::export!(__AuthzPolicyComponent with_types_in $crate::__private::bindings);
         };
     };
 }
@@ -478,7 +475,10 @@ mod tests {
 
     #[test]
     fn grants_cover_routes_as_api_gateway_matches_them() {
-        let d = Decision::allow("u", vec![Grant::new("GET", "/notes"), Grant::new("*", "/notes/*"), Grant::new("$connect", "/")]);
+        let d = Decision::allow(
+            "u",
+            vec![Grant::new("GET", "/notes"), Grant::new("*", "/notes/*"), Grant::new("$connect", "/")],
+        );
         assert!(d.grants_cover("GET", "/notes"));
         assert!(d.grants_cover("DELETE", "/notes/7"));
         assert!(d.grants_cover("GET", "/notes/7/items"), "`*` spans slashes");
@@ -497,7 +497,12 @@ mod tests {
         assert!(MethodArn::parse("arn:aws:s3:::bucket").is_none());
         let mut r = Request::new(RequestKind::HttpV2, arn);
         let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
-        r.headers = vec![pair("cookie", "theme=dark"), pair("cookie", "session=s-42; lang=en"), pair("x-a", "1"), pair("x-a", "2")];
+        r.headers = vec![
+            pair("cookie", "theme=dark"),
+            pair("cookie", "session=s-42; lang=en"),
+            pair("x-a", "1"),
+            pair("x-a", "2"),
+        ];
         r.query = vec![pair("tag", "a"), pair("tag", "b")];
         r.path_parameters = vec![pair("id", "7")];
         r.stage_variables = vec![pair("table", "notes")];

@@ -19,8 +19,7 @@ use bindings::authz::policy::types as wit;
 /// Parses the configuration once per instance.
 pub fn init<P: Policy>(slot: &OnceLock<P::Config>, config: &str) -> Result<(), wit::PolicyError> {
     let parsed = crate::parse_config::<P>(config).map_err(to_wit_error)?;
-    slot.set(parsed)
-        .map_err(|_| wit::PolicyError::Internal("init called twice".to_owned()))
+    slot.set(parsed).map_err(|_| wit::PolicyError::Internal("init called twice".to_owned()))
 }
 
 /// Runs the policy on one request.
@@ -28,9 +27,7 @@ pub fn evaluate<P: Policy>(
     slot: &OnceLock<P::Config>,
     request: wit::Request,
 ) -> Result<wit::Decision, wit::PolicyError> {
-    let config = slot
-        .get()
-        .ok_or_else(|| wit::PolicyError::InvalidConfig("init was not called".to_owned()))?;
+    let config = slot.get().ok_or_else(|| wit::PolicyError::InvalidConfig("init was not called".to_owned()))?;
     P::decide(config, &from_wit(request)).map(to_wit).map_err(to_wit_error)
 }
 
@@ -72,11 +69,7 @@ fn to_wit(d: Decision) -> wit::Decision {
             Effect::Unauthorized => wit::Effect::Unauthorized,
         },
         principal_id: d.principal_id,
-        grants: d
-            .grants
-            .into_iter()
-            .map(|g| wit::Grant { method: g.method, path: g.path })
-            .collect(),
+        grants: d.grants.into_iter().map(|g| wit::Grant { method: g.method, path: g.path }).collect(),
         context: d
             .context
             .into_iter()

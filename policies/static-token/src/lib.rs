@@ -54,9 +54,7 @@ impl TryFrom<RawConfig> for Config {
             let mut bytes = [0u8; 32];
             let valid = digest.len() == 64 && !digest.bytes().any(|b| b.is_ascii_uppercase());
             if !valid || hex::decode_to_slice(&digest, &mut bytes).is_err() {
-                return Err(format!(
-                    "token key `{digest}` is not a lower-case hex SHA-256 digest (64 characters)"
-                ));
+                return Err(format!("token key `{digest}` is not a lower-case hex SHA-256 digest (64 characters)"));
             }
             if entry.principal.is_empty() {
                 return Err(format!("token `{digest}` has an empty principal"));
@@ -146,7 +144,8 @@ mod tests {
     #[test]
     fn bad_digests_are_rejected() {
         for key in ["abc123", &"A".repeat(64), &"zz".repeat(32)] {
-            let json = format!(r#"{{"tokens":{{"{key}":{{"principal":"p","grants":[{{"method":"GET","path":"/"}}]}}}}}}"#);
+            let json =
+                format!(r#"{{"tokens":{{"{key}":{{"principal":"p","grants":[{{"method":"GET","path":"/"}}]}}}}}}"#);
             let err = parse_config::<StaticToken>(&json).unwrap_err();
             assert!(matches!(err, PolicyError::InvalidConfig(m) if m.contains("SHA-256")));
         }

@@ -1,7 +1,9 @@
 //! Shared helpers for the engine's integration tests.
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
-use authz_engine::{AuthorizerResponse, Engine, Limits, Policy, ResponseFormat, Settings, Verdict, authorize, authorize_with};
+use authz_engine::{
+    AuthorizerResponse, Engine, Limits, Policy, ResponseFormat, Settings, Verdict, authorize, authorize_with,
+};
 use std::sync::Arc;
 
 /// 2026-01-01T00:00:00Z: inside every example JWT's validity.
