@@ -33,7 +33,27 @@ ensure_venv() {
   echo "$want" > "$AUTHZ_VENV/.requirements.sha256"
 }
 
+# Crates that record the checkout's path at build time (env!("CARGO_MANIFEST_DIR")
+# for fixtures, policies, the venv and the template). Cargo reuses their
+# artifacts when the same sources are built from another path, so a target
+# dir shared by two checkouts (CI's clone and a working copy) would point one
+# at the other's files: when the last checkout to build here was another one,
+# these crates are rebuilt (the rest of the cache stays).
+ensure_built_here() {
+  local stamp=$CARGO_TARGET_DIR/.authz-checkout last
+  last=$(cat "$stamp" 2>/dev/null || true)
+  [ "$last" = "$ROOT" ] && return 0
+  if [ -n "$last" ]; then
+    step "the shared target dir was last built from $last: rebuilding what records the checkout's path"
+    local crates=(-p policy-artifacts -p authz-local -p authz -p authz-engine -p get-notes)
+    (cd "$ROOT" && cargo clean --quiet "${crates[@]}" && cargo clean --quiet --release "${crates[@]}")
+  fi
+  mkdir -p "$CARGO_TARGET_DIR"
+  echo "$ROOT" > "$stamp"
+}
+
 ensure_all() {
   ensure_wasm_target
   ensure_venv
+  ensure_built_here
 }
