@@ -25,8 +25,18 @@ fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
     let log_path = std::env::temp_dir().join(format!("authz-dev-test-{}.log", std::process::id()));
     let log = std::fs::File::create(&log_path).unwrap();
     let aws_port = authz_local::free_port().unwrap();
+    let http_port = authz_local::free_port().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_authz"))
-        .args(["dev", "--port", &port.to_string(), "--aws-port", &aws_port.to_string(), "--module", STATIC_TOKEN])
+        .args([
+            "dev",
+            "--port",
+            &port.to_string(),
+            "--http-port",
+            &http_port.to_string(),
+            "--aws-port",
+            &aws_port.to_string(),
+        ])
+        .args(["--module", STATIC_TOKEN])
         .args(["--config", &format!("{POLICIES_DIR}/static-token/config.json")])
         .args(["--cases", &format!("{POLICIES_DIR}/static-token/cases.json")])
         .env("AUTHZ_LOG", "debug")
@@ -51,7 +61,8 @@ fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
         printed.push(line);
     }
     let text = printed.join("\n");
-    assert!(text.contains(&format!("serving http://127.0.0.1:{port}")), "{text}");
+    assert!(text.contains(&format!("REST API NotesApi on http://127.0.0.1:{port}")), "{text}");
+    assert!(text.contains(&format!("HTTP API NotesHttpApi on http://127.0.0.1:{http_port}")), "{text}");
     assert!(text.contains("curl -i -H 'Authorization: abc123'"), "ready-to-paste examples: {text}");
 
     let url = format!("http://127.0.0.1:{port}/notes?userId=user1&noteId=note1");
@@ -66,6 +77,24 @@ fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
     assert_eq!(status, 403);
     assert!(!body.contains(canary), "error bodies reveal nothing: {body}");
 
+    // The same route behind the template's HTTP API: payload 2.0, simple responses.
+    let http_url = format!("http://127.0.0.1:{http_port}/notes?userId=user1&noteId=note1");
+    assert_eq!(get(&http_url, None), (401, r#"{"message":"Unauthorized"}"#.to_owned()));
+    assert_eq!(get(&http_url, Some("wrong")), (403, r#"{"message":"Forbidden"}"#.to_owned()));
+    let (status, body) = get(&http_url, Some("abc123"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["note"], "Buy milk");
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{http_port}/notes?userId=user2"), Some("abc123")).0,
+        403,
+        "getNotes' ownership check"
+    );
+    assert_eq!(get(&format!("http://127.0.0.1:{http_port}/notes?userId=user2"), Some("admin-secret-456")).0, 200);
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{http_port}/nowhere"), Some("abc123")),
+        (404, r#"{"message":"Not Found"}"#.to_owned())
+    );
+
     // Ctrl-C: the gateway and the moto it started both stop.
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
@@ -78,7 +107,7 @@ fn authz_dev_serves_the_notes_api_and_stops_cleanly() {
         assert!(stopped.elapsed() < Duration::from_secs(20), "authz dev did not stop on SIGINT");
         std::thread::sleep(Duration::from_millis(50));
     }
-    for p in [port, aws_port] {
+    for p in [port, http_port, aws_port] {
         assert!(std::net::TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} still served after Ctrl-C");
     }
 

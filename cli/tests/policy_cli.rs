@@ -42,10 +42,15 @@ fn shipped_policies_pass_their_cases() {
     for (module, name) in [(STATIC_TOKEN, "static-token"), (JWT_POLICY, "jwt")] {
         for format in ["iam", "simple"] {
             let out = authz(&[
-                "policy", "test", module,
-                "--config", &policy(&format!("{name}/config.json")),
-                "--cases", &policy(&format!("{name}/cases.json")),
-                "--response-format", format,
+                "policy",
+                "test",
+                module,
+                "--config",
+                &policy(&format!("{name}/config.json")),
+                "--cases",
+                &policy(&format!("{name}/cases.json")),
+                "--response-format",
+                format,
             ]);
             let text = stdout(&out);
             assert!(out.status.success(), "{name} {format}: {text}{}", stderr(&out));
@@ -53,7 +58,8 @@ fn shipped_policies_pass_their_cases() {
             assert!(!text.contains("FAIL"), "{text}");
         }
     }
-    let cases: serde_json::Value = serde_json::from_str(&policy_artifacts::policy_file("static-token/cases.json")).unwrap();
+    let cases: serde_json::Value =
+        serde_json::from_str(&policy_artifacts::policy_file("static-token/cases.json")).unwrap();
     let events: Vec<String> = cases["cases"]
         .as_array()
         .unwrap()
@@ -86,14 +92,23 @@ fn a_failing_case_is_reported_with_its_reason_and_exit_code_1() {
         .as_bytes(),
     );
     let out = authz(&[
-        "policy", "test", STATIC_TOKEN,
-        "--config", &policy("static-token/config.json"),
-        "--cases", cases.to_str().unwrap(),
+        "policy",
+        "test",
+        STATIC_TOKEN,
+        "--config",
+        &policy("static-token/config.json"),
+        "--cases",
+        cases.to_str().unwrap(),
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("ok    good"), "{text}");
-    assert!(text.contains("FAIL  claims too much: expected the returned policy to allow `DELETE /notes`, got an implicit deny"), "{text}");
+    assert!(
+        text.contains(
+            "FAIL  claims too much: expected the returned policy to allow `DELETE /notes`, got an implicit deny"
+        ),
+        "{text}"
+    );
     assert!(text.contains("FAIL  wrong principal: expected principal `user2`, got `user1`"), "{text}");
     assert!(text.contains("FAIL  wrong outcome: expected allow, got deny"), "{text}");
     assert!(text.trim_end().ends_with("1 passed, 3 failed"), "{text}");
@@ -130,7 +145,8 @@ fn bad_files_get_one_line_and_exit_code_2() {
 #[test]
 fn eval_prints_what_the_lambda_returns() {
     let event = format!("{}/events/token-abc123.json", policy_artifacts::FIXTURES_DIR);
-    let out = authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &event]);
+    let out =
+        authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &event]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["principalId"], "user1");
@@ -139,7 +155,8 @@ fn eval_prints_what_the_lambda_returns() {
         "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes"
     );
     let empty = format!("{}/events/token-empty.json", policy_artifacts::FIXTURES_DIR);
-    let out = authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &empty]);
+    let out =
+        authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &empty]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json, serde_json::json!({"errorType": "Unauthorized", "errorMessage": "Unauthorized"}));
 }
@@ -149,17 +166,34 @@ fn eval_answers_http_api_2_0_in_the_configured_format() {
     let event = format!("{}/events/http-v2-abc123.json", policy_artifacts::FIXTURES_DIR);
     let eval = |format: &str| {
         let out = authz(&[
-            "policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &event,
-            "--response-format", format,
+            "policy",
+            "eval",
+            STATIC_TOKEN,
+            "--config",
+            &policy("static-token/config.json"),
+            "--event",
+            &event,
+            "--response-format",
+            format,
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
-    assert_eq!(eval("simple"), serde_json::json!({"isAuthorized": true, "context": {}}));
+    assert_eq!(eval("simple"), serde_json::json!({"isAuthorized": true, "context": {"principalId": "user1"}}));
     let iam = eval("iam");
     assert_eq!(iam["principalId"], "user1");
     assert_eq!(iam["policyDocument"]["Statement"][0]["Effect"], "Allow");
-    let out = authz(&["policy", "eval", STATIC_TOKEN, "--config", &policy("static-token/config.json"), "--event", &event, "--response-format", "bool"]);
+    let out = authz(&[
+        "policy",
+        "eval",
+        STATIC_TOKEN,
+        "--config",
+        &policy("static-token/config.json"),
+        "--event",
+        &event,
+        "--response-format",
+        "bool",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`bool` is not a response format"), "{}", stderr(&out));
 }
@@ -174,10 +208,19 @@ fn a_module_of_another_contract_version_is_refused_at_test_and_publish() {
     assert_bad_input(&test, expected);
     // Refused before anything reaches the registry (there is none here).
     let publish = authz(&[
-        "policy", "publish", module, "--name", "notes", "--config", &config, "--bucket", "nowhere", "--table", "nowhere",
+        "policy", "publish", module, "--name", "notes", "--config", &config, "--bucket", "nowhere", "--table",
+        "nowhere",
     ]);
     assert_bad_input(&publish, expected);
-    let eval = authz(&["policy", "eval", module, "--config", &config, "--event", &format!("{}/events/token-abc123.json", policy_artifacts::FIXTURES_DIR)]);
+    let eval = authz(&[
+        "policy",
+        "eval",
+        module,
+        "--config",
+        &config,
+        "--event",
+        &format!("{}/events/token-abc123.json", policy_artifacts::FIXTURES_DIR),
+    ]);
     assert_bad_input(&eval, expected);
 }
 
@@ -211,8 +254,15 @@ fn a_new_policy_crate_builds_and_passes_its_own_tests_and_cases() {
     let cases = root.join("cases.json");
     for format in ["iam", "simple"] {
         let out = authz(&[
-            "policy", "test", &wasm, "--config", config.to_str().unwrap(), "--cases", cases.to_str().unwrap(),
-            "--response-format", format,
+            "policy",
+            "test",
+            &wasm,
+            "--config",
+            config.to_str().unwrap(),
+            "--cases",
+            cases.to_str().unwrap(),
+            "--response-format",
+            format,
         ]);
         let text = stdout(&out);
         assert!(out.status.success(), "{format}: {text}{}", stderr(&out));

@@ -228,9 +228,8 @@ fn functions_use_own_roles(t: &Value) -> Vec<String> {
     for (name, _) in of_type(t, "AWS::IAM::Policy").chain(of_type(t, "AWS::IAM::ManagedPolicy")) {
         bad.push(format!("{name}: a separate IAM policy can widen a role out of sight of these rules"));
     }
-    let function_roles: BTreeSet<String> = of_type(t, "AWS::Serverless::Function")
-        .filter_map(|(name, _)| function_role(t, &name))
-        .collect();
+    let function_roles: BTreeSet<String> =
+        of_type(t, "AWS::Serverless::Function").filter_map(|(name, _)| function_role(t, &name)).collect();
     for (name, role) in of_type(t, "AWS::IAM::Role") {
         if function_roles.contains(&name) {
             continue;
@@ -343,7 +342,9 @@ fn policy_bucket_locked_down(t: &Value) -> Vec<String> {
             && resources.contains("Sub(${PolicyBucket.Arn}/*)")
     });
     if !tls_only {
-        bad.push(format!("{name}: no Deny of every s3 action without aws:SecureTransport on the bucket and its objects"));
+        bad.push(format!(
+            "{name}: no Deny of every s3 action without aws:SecureTransport on the bucket and its objects"
+        ));
     }
     bad
 }
@@ -363,10 +364,8 @@ fn tables_protected(t: &Value) -> Vec<String> {
         if !is_true(&p["SSESpecification"]["SSEEnabled"]) {
             bad.push(format!("{table}: SSESpecification.SSEEnabled is not true"));
         }
-        let keys: Vec<(String, String)> = one_or_many(p.get("KeySchema"))
-            .iter()
-            .map(|k| (expr(&k["AttributeName"]), expr(&k["KeyType"])))
-            .collect();
+        let keys: Vec<(String, String)> =
+            one_or_many(p.get("KeySchema")).iter().map(|k| (expr(&k["AttributeName"]), expr(&k["KeyType"]))).collect();
         let want = vec![(hash.to_owned(), "HASH".to_owned()), (range.to_owned(), "RANGE".to_owned())];
         if keys != want {
             bad.push(format!("{table}: key schema {keys:?}, expected {want:?}"));
@@ -383,7 +382,10 @@ fn api_guarded_and_logged(t: &Value) -> Vec<String> {
     let mut bad = Vec::new();
     let params = &t["Parameters"];
     let ttl = &params["AuthorizerTtlSeconds"];
-    if ttl["Default"].as_u64() != Some(300) || ttl["MinValue"].as_u64() != Some(0) || ttl["MaxValue"].as_u64() != Some(3600) {
+    if ttl["Default"].as_u64() != Some(300)
+        || ttl["MinValue"].as_u64() != Some(0)
+        || ttl["MaxValue"].as_u64() != Some(3600)
+    {
         bad.push(format!("AuthorizerTtlSeconds: expected default 300 in 0..=3600, found {ttl:?}"));
     }
     if params["IdentityHeader"]["Default"].as_str() != Some("Authorization") {
@@ -409,7 +411,9 @@ fn api_guarded_and_logged(t: &Value) -> Vec<String> {
     if expr(&authorizer["Identity"]["ReauthorizeEvery"]) != "Ref(AuthorizerTtlSeconds)" {
         bad.push("PolicyAuthorizer: cache TTL is not the AuthorizerTtlSeconds parameter".to_owned());
     }
-    if auth.get("AddDefaultAuthorizerToCorsPreflight").is_some_and(|v| !is_true(v)) || auth.get("ApiKeyRequired").is_some() {
+    if auth.get("AddDefaultAuthorizerToCorsPreflight").is_some_and(|v| !is_true(v))
+        || auth.get("ApiKeyRequired").is_some()
+    {
         bad.push("NotesApi: Auth has options that change who is checked".to_owned());
     }
     // No route opts out of the authorizer.
@@ -426,12 +430,19 @@ fn api_guarded_and_logged(t: &Value) -> Vec<String> {
     let log = &api["AccessLogSetting"];
     let destination = expr(&log["DestinationArn"]);
     let group = of_type(t, "AWS::Logs::LogGroup").map(|(n, _)| n).find(|n| {
-        destination.contains(&format!("${{{n}}}")) || destination.contains(&format!("${{{n}.Arn}}")) || destination == format!("GetAtt({n}.Arn)")
+        destination.contains(&format!("${{{n}}}"))
+            || destination.contains(&format!("${{{n}.Arn}}"))
+            || destination == format!("GetAtt({n}.Arn)")
     });
     match group {
-        None => bad.push(format!("NotesApi: access log destination `{destination}` is not a log group of this template")),
+        None => {
+            bad.push(format!("NotesApi: access log destination `{destination}` is not a log group of this template"))
+        }
         Some(group) => {
-            if !log["Format"].as_str().is_some_and(|f| f.contains("$context.requestId") && f.contains("$context.authorizer")) {
+            if !log["Format"]
+                .as_str()
+                .is_some_and(|f| f.contains("$context.requestId") && f.contains("$context.authorizer"))
+            {
                 bad.push("NotesApi: access log format lacks the request id or the authorizer's fields".to_owned());
             }
             if props(t, &group).get("RetentionInDays").is_none() {
@@ -442,14 +453,69 @@ fn api_guarded_and_logged(t: &Value) -> Vec<String> {
     bad
 }
 
+/// Every HTTP API is guarded like the REST API: the policy authorizer by
+/// default, payload 2.0, the same identity header and TTL parameters (and
+/// the route, when answers are simple), an answer format the authorizer function is configured to give
+/// (`EnableSimpleResponses` if and only if `AUTHZ_RESPONSE_FORMAT` is
+/// `simple`: a mismatch is a 500 on every request), and an access log.
+fn http_apis_guarded_and_logged(t: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    let format = expr(&props(t, "AuthorizerFunction")["Environment"]["Variables"]["AUTHZ_RESPONSE_FORMAT"]);
+    for (name, api) in of_type(t, "AWS::Serverless::HttpApi") {
+        let auth = &api["Properties"]["Auth"];
+        let default = expr(&auth["DefaultAuthorizer"]);
+        let authorizer = &auth["Authorizers"][default.as_str()];
+        if default != "PolicyAuthorizer" || expr(&authorizer["FunctionArn"]) != "GetAtt(AuthorizerFunction.Arn)" {
+            bad.push(format!("{name}: the default authorizer is not PolicyAuthorizer running AuthorizerFunction"));
+        }
+        if expr(&authorizer["AuthorizerPayloadFormatVersion"]) != "2.0" {
+            bad.push(format!("{name}: authorizer payload is not 2.0"));
+        }
+        let identity = &authorizer["Identity"];
+        // SAM takes only literals here; a rule of the template ties IdentityHeader to it.
+        let headers: Vec<String> = one_or_many(identity.get("Headers")).into_iter().map(expr).collect();
+        let tie = format!("Equals(Ref(IdentityHeader), {})", headers.join(", "));
+        let tied = t["Rules"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, rule)| rule["Assertions"].as_sequence().into_iter().flatten())
+            .any(|a| expr(&a["Assert"]) == tie);
+        if headers.len() != 1 || !tied || identity.get("QueryStrings").is_some() {
+            bad.push(format!("{name}: identity is not one header that a template rule ties to IdentityHeader"));
+        }
+        let context: Vec<String> = one_or_many(identity.get("Context")).into_iter().map(expr).collect();
+        let simple = authorizer.get("EnableSimpleResponses").is_some_and(is_true);
+        if simple && context != ["routeKey"] {
+            bad.push(format!("{name}: simple answers are cached for every route unless routeKey is in the identity"));
+        }
+        if expr(&identity["ReauthorizeEvery"]) != "Ref(AuthorizerTtlSeconds)" {
+            bad.push(format!("{name}: cache TTL is not the AuthorizerTtlSeconds parameter"));
+        }
+        if simple != (format == "simple") {
+            bad.push(format!("{name}: EnableSimpleResponses is {simple} but AUTHZ_RESPONSE_FORMAT is `{format}`"));
+        }
+        let log = &api["Properties"]["AccessLogSettings"];
+        if !expr(&log["DestinationArn"]).contains("${ApiAccessLogGroup}")
+            || !log["Format"]
+                .as_str()
+                .is_some_and(|f| f.contains("$context.requestId") && f.contains("$context.authorizer"))
+        {
+            bad.push(format!(
+                "{name}: no access log with the request id and the authorizer's fields in ApiAccessLogGroup"
+            ));
+        }
+    }
+    bad
+}
+
 /// Every log group has a retention, and each function's default log group
 /// (`/aws/lambda/<function name>`) is one of them, so nothing logs into a
 /// group created on the fly without retention.
 fn logs_expire(t: &Value) -> Vec<String> {
     let mut bad = Vec::new();
-    let groups: Vec<(String, String)> = of_type(t, "AWS::Logs::LogGroup")
-        .map(|(n, g)| (n, expr(&g["Properties"]["LogGroupName"])))
-        .collect();
+    let groups: Vec<(String, String)> =
+        of_type(t, "AWS::Logs::LogGroup").map(|(n, g)| (n, expr(&g["Properties"]["LogGroupName"]))).collect();
     for (name, g) in of_type(t, "AWS::Logs::LogGroup") {
         if g["Properties"].get("RetentionInDays").is_none() {
             bad.push(format!("{name}: no RetentionInDays"));
@@ -500,6 +566,7 @@ fn all_rules(t: &Value) -> Vec<String> {
         policy_bucket_locked_down,
         tables_protected,
         api_guarded_and_logged,
+        http_apis_guarded_and_logged,
         logs_expire,
         functions_built_for_arm64,
     ]
@@ -520,14 +587,25 @@ fn the_template_keeps_every_rule() {
 fn the_template_uses_the_agreed_names() {
     // `authz dev` and docs/deploy.md rely on these.
     let t = template();
-    for p in ["StageName", "IdentityHeader", "AuthorizerTtlSeconds", "PolicyName", "TrustedKeys", "PolicyCheckIntervalSeconds"] {
+    for p in [
+        "StageName",
+        "IdentityHeader",
+        "AuthorizerTtlSeconds",
+        "PolicyName",
+        "TrustedKeys",
+        "PolicyCheckIntervalSeconds",
+    ] {
         assert!(t["Parameters"].get(p).is_some(), "parameter {p}");
     }
     for o in ["ApiUrl", "NotesTableName", "PolicyBucketName", "PolicyRegistryTableName", "AuthzEnv"] {
         assert!(t["Outputs"].get(o).is_some(), "output {o}");
     }
     let env = expr(&t["Outputs"]["AuthzEnv"]["Value"]);
-    for var in ["AUTHZ_REGISTRY_BUCKET=${PolicyBucket}", "AUTHZ_REGISTRY_TABLE=${PolicyRegistryTable}", "NOTES_TABLE=${NotesTable}"] {
+    for var in [
+        "AUTHZ_REGISTRY_BUCKET=${PolicyBucket}",
+        "AUTHZ_REGISTRY_TABLE=${PolicyRegistryTable}",
+        "NOTES_TABLE=${NotesTable}",
+    ] {
         assert!(env.contains(var), "AuthzEnv sets {var}: {env}");
     }
     let vars = &props(&t, "AuthorizerFunction")["Environment"]["Variables"];
@@ -546,6 +624,18 @@ fn the_template_uses_the_agreed_names() {
     assert_eq!(expr(&event["Properties"]["RestApiId"]), "Ref(NotesApi)");
     assert_eq!(expr(&event["Properties"]["Path"]), "/notes");
     assert_eq!(expr(&event["Properties"]["Method"]).to_lowercase(), "get");
+    let http = &props(&t, "GetNotesFunction")["Events"]["GetNotesHttp"];
+    assert_eq!(expr(&http["Type"]), "HttpApi");
+    assert_eq!(expr(&http["Properties"]["ApiId"]), "Ref(NotesHttpApi)");
+    assert_eq!(expr(&http["Properties"]["Path"]), "/notes");
+}
+
+#[test]
+fn a_response_format_mismatch_is_caught() {
+    let mut t = template();
+    t["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]["AUTHZ_RESPONSE_FORMAT"] =
+        Value::from("iam");
+    assert_caught(&t, "EnableSimpleResponses is true but AUTHZ_RESPONSE_FORMAT is `iam`");
 }
 
 // The rules notice what they are for: each test widens the template the way
@@ -625,10 +715,7 @@ fn unprotected_tables_and_an_unguarded_api_are_caught() {
     let mut t = template();
     t["Resources"]["NotesTable"]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] =
         Value::Bool(false);
-    t["Resources"]["PolicyRegistryTable"]["Properties"]
-        .as_mapping_mut()
-        .unwrap()
-        .remove("SSESpecification");
+    t["Resources"]["PolicyRegistryTable"]["Properties"].as_mapping_mut().unwrap().remove("SSESpecification");
     t["Parameters"]["AuthorizerTtlSeconds"]["Default"] = Value::from(3600);
     t["Resources"]["GetNotesFunction"]["Properties"]["Events"]["GetNotes"]["Properties"]["Auth"] =
         statement("{Authorizer: NONE}");

@@ -1,5 +1,5 @@
 //! Arbitrary text as `template.yaml` for the local gateway: read or rejected
-//! with an error; a template that reads routes any path without panicking.
+//! with an error; every API of a template that reads routes any path without panicking.
 #![no_main]
 
 use authz_gateway::ApiSpec;
@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (template, path) = text.split_once("\n---path\n").unwrap_or((text, "/notes"));
-    if let Ok(spec) = ApiSpec::from_template(template, &BTreeMap::new()) {
+    for spec in ApiSpec::all_from_template(template, &BTreeMap::new()).into_iter().flatten() {
         for method in ["GET", "POST", "ANY"] {
             let _ = spec.route(method, path);
         }
+        let _ = spec.identity_header();
     }
 });

@@ -1,6 +1,7 @@
 //! What API Gateway does with an authorizer's answer: 401 on `Unauthorized`,
 //! 500 on anything malformed, otherwise a policy evaluated against each
-//! request's method ARN and cached per token for the TTL, on every route.
+//! request's method ARN (or, for an HTTP API with simple responses, a yes or
+//! no), cached per identity for the TTL and applied on every route.
 
 use authz_engine::iam::{IamDecision, evaluate};
 use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse};
@@ -21,12 +22,21 @@ pub struct FunctionError {
 /// A usable authorizer answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthorizerPolicy {
-    /// `principalId`.
-    pub principal_id: String,
-    /// The IAM policy.
-    pub document: ApiGatewayCustomAuthorizerPolicy,
+    /// `principalId` (simple responses have none).
+    pub principal_id: Option<String>,
+    /// What was decided.
+    pub grant: Grant,
     /// The flat context handed to the integration.
     pub context: Map<String, Value>,
+}
+
+/// The decision part of an answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Grant {
+    /// An IAM policy, evaluated per method ARN.
+    Iam(ApiGatewayCustomAuthorizerPolicy),
+    /// An HTTP API simple response's `isAuthorized`, the same for every route.
+    Simple(bool),
 }
 
 /// What the gateway makes of an authorizer invocation.
@@ -40,24 +50,36 @@ pub enum AuthorizerAnswer {
     Policy(Arc<AuthorizerPolicy>),
 }
 
-/// Checks an authorizer's result the way API Gateway does.
-pub fn interpret(result: Result<Value, FunctionError>) -> AuthorizerAnswer {
+/// Checks an authorizer's result the way API Gateway does: an IAM policy
+/// response, or with `simple` (an HTTP API's `EnableSimpleResponses`) only
+/// `{"isAuthorized": bool, "context": {...}}`.
+pub fn interpret(result: Result<Value, FunctionError>, simple: bool) -> AuthorizerAnswer {
     let value = match result {
         Err(e) if e.error_message == "Unauthorized" => return AuthorizerAnswer::Unauthorized,
-        Err(e) => return AuthorizerAnswer::Invalid(format!("the authorizer failed: {}", e.error_type)),
+        Err(e) => {
+            return AuthorizerAnswer::Invalid(format!("the authorizer failed: {}", e.error_type));
+        }
         Ok(value) => value,
     };
-    let response: ApiGatewayCustomAuthorizerResponse = match serde_json::from_value(value) {
-        Ok(r) => r,
-        Err(e) => return AuthorizerAnswer::Invalid(format!("not an authorizer response: {e}")),
+    let (principal_id, grant, context) = if simple {
+        let Some(is_authorized) = value.get("isAuthorized").and_then(Value::as_bool) else {
+            return AuthorizerAnswer::Invalid("a simple response needs a boolean isAuthorized".to_owned());
+        };
+        (None, Grant::Simple(is_authorized), value.get("context").cloned().unwrap_or(Value::Null))
+    } else {
+        let response: ApiGatewayCustomAuthorizerResponse = match serde_json::from_value(value) {
+            Ok(r) => r,
+            Err(e) => return AuthorizerAnswer::Invalid(format!("not an authorizer response: {e}")),
+        };
+        let Some(principal_id) = response.principal_id.filter(|p| !p.is_empty()) else {
+            return AuthorizerAnswer::Invalid("no principalId".to_owned());
+        };
+        if response.policy_document.statement.is_empty() {
+            return AuthorizerAnswer::Invalid("the policy document has no statement".to_owned());
+        }
+        (Some(principal_id), Grant::Iam(response.policy_document), response.context)
     };
-    let Some(principal_id) = response.principal_id.filter(|p| !p.is_empty()) else {
-        return AuthorizerAnswer::Invalid("no principalId".to_owned());
-    };
-    if response.policy_document.statement.is_empty() {
-        return AuthorizerAnswer::Invalid("the policy document has no statement".to_owned());
-    }
-    let context = match response.context {
+    let context = match context {
         Value::Null => Map::new(),
         Value::Object(map) => map,
         _ => return AuthorizerAnswer::Invalid("context is not an object".to_owned()),
@@ -65,13 +87,18 @@ pub fn interpret(result: Result<Value, FunctionError>) -> AuthorizerAnswer {
     if let Some((key, _)) = context.iter().find(|(_, v)| !(v.is_string() || v.is_number() || v.is_boolean())) {
         return AuthorizerAnswer::Invalid(format!("context value `{key}` is not a string, number or boolean"));
     }
-    AuthorizerAnswer::Policy(Arc::new(AuthorizerPolicy { principal_id, document: response.policy_document, context }))
+    AuthorizerAnswer::Policy(Arc::new(AuthorizerPolicy { principal_id, grant, context }))
 }
 
 impl AuthorizerPolicy {
-    /// Whether this policy lets the caller invoke `method_arn`.
+    /// Whether this answer lets the caller invoke `method_arn` (a simple
+    /// `false` counts as an implicit deny: HTTP APIs answer both with 403).
     pub fn decide(&self, method_arn: &str) -> IamDecision {
-        evaluate(&self.document, method_arn)
+        match &self.grant {
+            Grant::Iam(document) => evaluate(document, method_arn),
+            Grant::Simple(true) => IamDecision::Allow,
+            Grant::Simple(false) => IamDecision::ImplicitDeny,
+        }
     }
 }
 
@@ -114,7 +141,7 @@ mod tests {
     use serde_json::json;
 
     fn answer(value: Value) -> AuthorizerAnswer {
-        interpret(Ok(value))
+        interpret(Ok(value), false)
     }
 
     fn allow(resource: &str, context: Value) -> Value {
@@ -131,7 +158,7 @@ mod tests {
 
     #[test]
     fn errors_and_malformed_answers() {
-        let err = |m: &str| interpret(Err(FunctionError { error_type: "X".into(), error_message: m.into() }));
+        let err = |m: &str| interpret(Err(FunctionError { error_type: "X".into(), error_message: m.into() }), false);
         assert_eq!(err("Unauthorized"), AuthorizerAnswer::Unauthorized);
         assert!(matches!(err("unauthorized"), AuthorizerAnswer::Invalid(_)), "exact message only");
         assert!(matches!(err("boom"), AuthorizerAnswer::Invalid(_)));
@@ -147,12 +174,39 @@ mod tests {
 
     #[test]
     fn policies_are_evaluated_per_method_arn() {
-        let AuthorizerAnswer::Policy(p) = answer(allow("arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/notes", json!({"role": "reader", "n": 2, "b": true}))) else {
+        let AuthorizerAnswer::Policy(p) = answer(allow(
+            "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/notes",
+            json!({"role": "reader", "n": 2, "b": true}),
+        )) else {
             panic!("valid answer refused")
         };
         assert_eq!(p.context.len(), 3);
         assert_eq!(p.decide(ARN), IamDecision::Allow);
         assert_eq!(p.decide(&ARN.replace("GET", "DELETE")), IamDecision::ImplicitDeny);
+    }
+
+    #[test]
+    fn simple_responses_only_when_enabled() {
+        let simple = |v: Value| interpret(Ok(v), true);
+        let AuthorizerAnswer::Policy(yes) = simple(json!({"isAuthorized": true, "context": {"principalId": "user1"}}))
+        else {
+            panic!()
+        };
+        assert_eq!((yes.decide(ARN), yes.context["principalId"].as_str()), (IamDecision::Allow, Some("user1")));
+        let AuthorizerAnswer::Policy(no) = simple(json!({"isAuthorized": false})) else { panic!() };
+        assert_eq!(no.decide(ARN), IamDecision::ImplicitDeny);
+        for bad in [
+            json!({"isAuthorized": "true"}),
+            json!({}),
+            allow(ARN, Value::Null),
+            json!({"isAuthorized": true, "context": {"a": [1]}}),
+        ] {
+            assert!(matches!(simple(bad), AuthorizerAnswer::Invalid(_)));
+        }
+        assert!(
+            matches!(answer(json!({"isAuthorized": true})), AuthorizerAnswer::Invalid(_)),
+            "a simple answer where a policy is expected is a 500"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the gateway checks their answers exactly as it would a remote Lambda's.
 
 use crate::authorizer::FunctionError;
-use authz_engine::{AuthorizerResponse, Engine};
+use authz_engine::{AuthorizerResponse, Engine, Settings};
 use authz_registry::PolicyWatcher;
 use serde_json::Value;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub struct PolicyAuthorizer {
     engine: Arc<Engine>,
     watcher: Arc<PolicyWatcher>,
-    identity_header: String,
+    settings: Settings,
 }
 
 impl PolicyAuthorizer {
@@ -20,9 +20,10 @@ impl PolicyAuthorizer {
     /// background (call from within a tokio runtime): a long-running server
     /// is never frozen, so no request waits for a check, a download or a
     /// compile, and a new version serves within one check interval.
-    pub fn new(watcher: Arc<PolicyWatcher>, identity_header: impl Into<String>) -> Self {
+    /// `settings` are what the deployed function's environment says.
+    pub fn new(watcher: Arc<PolicyWatcher>, settings: Settings) -> Self {
         watcher.poll();
-        PolicyAuthorizer { engine: Arc::clone(watcher.engine()), watcher, identity_header: identity_header.into() }
+        PolicyAuthorizer { engine: Arc::clone(watcher.engine()), watcher, settings }
     }
 
     /// The watcher, for status and tests.
@@ -33,7 +34,8 @@ impl PolicyAuthorizer {
     fn invoke(&self, event: Value) -> Result<Value, FunctionError> {
         let serving = self.watcher.current();
         let policy = serving.as_ref().map(|s| &*s.policy);
-        let (_, response) = authz_engine::authorize(&self.engine, policy, event, &self.identity_header, authz_engine::now_ms());
+        let (_, response) =
+            authz_engine::authorize_with(&self.engine, policy, event, &self.settings, authz_engine::now_ms());
         match response {
             AuthorizerResponse::Unauthorized => {
                 Err(FunctionError { error_type: "Unauthorized".to_owned(), error_message: "Unauthorized".to_owned() })
@@ -56,8 +58,12 @@ impl LocalFunction {
     pub async fn invoke(&self, event: Value) -> Result<Value, FunctionError> {
         match self {
             LocalFunction::Authorizer(a) => a.invoke(event),
-            LocalFunction::GetNotes(app) => serde_json::to_value(get_notes::handle_event(app, event).await)
-                .map_err(|e| FunctionError { error_type: "Runtime.SerializationError".to_owned(), error_message: e.to_string() }),
+            LocalFunction::GetNotes(app) => {
+                serde_json::to_value(get_notes::handle_event(app, event).await).map_err(|e| FunctionError {
+                    error_type: "Runtime.SerializationError".to_owned(),
+                    error_message: e.to_string(),
+                })
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-//! A local API Gateway for `authz dev`: one REST API, as `template.yaml`
-//! declares it, with API Gateway's Lambda authorizer semantics
+//! A local API Gateway for `authz dev`: the REST API and the HTTP API that
+//! `template.yaml` declares, each with API Gateway's Lambda authorizer semantics
 //! (see `shared/guide/apigateway.md` and the table in [`server`]), and the
 //! template's functions run in-process through Lambda's JSON contract.
 //!
@@ -10,10 +10,11 @@
 
 pub mod authorizer;
 pub mod functions;
+mod http_api;
 pub mod server;
 pub mod template;
 
-pub use authorizer::{AuthorizerAnswer, AuthorizerPolicy, FunctionError, ResultCache, interpret};
+pub use authorizer::{AuthorizerAnswer, AuthorizerPolicy, FunctionError, Grant, ResultCache, interpret};
 pub use functions::{LocalFunction, PolicyAuthorizer};
 pub use server::{Gateway, serve};
-pub use template::{ApiSpec, AuthorizerSpec, Route, TemplateError};
+pub use template::{ApiKind, ApiSpec, AuthorizerPayload, AuthorizerSpec, IdentitySource, Route, TemplateError};

@@ -1,22 +1,23 @@
-//! The HTTP side: routes, the authorizer step, the proxy integration.
+//! The HTTP side: routes, the authorizer step, the integration.
 //!
-//! | situation | status | body |
+//! | situation | REST API | HTTP API |
 //! |---|---|---|
-//! | no route for the method and path | 403 | `{"message":"Missing Authentication Token"}` |
-//! | identity header missing, empty or failing the validation expression (authorizer not invoked) | 401 | `{"message":"Unauthorized"}` |
-//! | authorizer raised `Unauthorized` | 401 | `{"message":"Unauthorized"}` |
-//! | the policy explicitly denies the method ARN | 403 | `{"message":"User is not authorized to access this resource with an explicit deny"}` |
-//! | no Allow matches the method ARN | 403 | `{"message":"User is not authorized to access this resource"}` |
-//! | authorizer failed or answered something malformed | 500 | `{"message":null}` |
-//! | the integration failed or answered something malformed | 502 | `{"message":"Internal server error"}` |
-//! | allowed | the function's response, its `requestContext.authorizer` holding `principalId` and the context |
+//! | no route for the method and path | 403 `{"message":"Missing Authentication Token"}` | 404 `{"message":"Not Found"}` |
+//! | an identity source missing or empty, or the token failing the validation expression (authorizer not invoked) | 401 `{"message":"Unauthorized"}` | 401 `{"message":"Unauthorized"}` |
+//! | authorizer raised `Unauthorized` | 401 `{"message":"Unauthorized"}` | 401 `{"message":"Unauthorized"}` |
+//! | the policy explicitly denies the method ARN | 403 `{"message":"User is not authorized to access this resource with an explicit deny"}` | 403 `{"message":"Forbidden"}` |
+//! | no Allow matches the method ARN; simple `isAuthorized: false` | 403 `{"message":"User is not authorized to access this resource"}` | 403 `{"message":"Forbidden"}` |
+//! | authorizer failed or answered something malformed | 500 `{"message":null}` | 500 `{"message":"Internal Server Error"}` |
+//! | the integration failed or answered something malformed | 502 `{"message":"Internal server error"}` | 500 `{"message":"Internal Server Error"}` |
+//! | allowed | the function's response; REST: `requestContext.authorizer` holds `principalId` and the context (as strings) | the function's payload 2.0 response; `requestContext.authorizer.lambda` holds the context |
 //!
-//! Policies are cached per token for the authorizer's TTL and applied to
-//! every route, as API Gateway does.
+//! Answers are cached per identity (the token; for an HTTP API all identity
+//! source values) for the authorizer's TTL and applied to every route, as API Gateway does.
 
 use crate::authorizer::{AuthorizerAnswer, AuthorizerPolicy, ResultCache, interpret};
 use crate::functions::LocalFunction;
-use crate::template::ApiSpec;
+use crate::template::{ApiKind, ApiSpec, AuthorizerPayload, AuthorizerSpec, IdentitySource, Route};
+use authz_engine::HttpApiCall;
 use authz_engine::iam::IamDecision;
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayProxyResponse, ApiGatewayRequestAuthorizer,
@@ -35,22 +36,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The account and region in local method ARNs.
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
+pub(crate) const ACCOUNT: &str = "123456789012";
+pub(crate) const REGION: &str = "us-east-1";
 /// The local API's id in method ARNs (API ids are ten lowercase characters).
 pub const API_ID: &str = "authzlocal";
 
-/// A local REST API.
+/// A local API (REST or HTTP).
 pub struct Gateway {
     spec: ApiSpec,
-    functions: HashMap<String, LocalFunction>,
+    functions: HashMap<String, Arc<LocalFunction>>,
     cache: ResultCache,
 }
 
 impl Gateway {
-    /// A gateway serving `spec` with `functions` by logical id; a route whose
-    /// function is missing answers 502.
-    pub fn new(spec: ApiSpec, functions: HashMap<String, LocalFunction>) -> Arc<Self> {
+    /// A gateway serving `spec` with `functions` by logical id (shared with the
+    /// gateways of the template's other APIs); a route whose function is
+    /// missing answers as a failed integration.
+    pub fn new(spec: ApiSpec, functions: HashMap<String, Arc<LocalFunction>>) -> Arc<Self> {
         Arc::new(Gateway { spec, functions, cache: ResultCache::default() })
     }
 
@@ -67,7 +69,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = axum::Router::new().fallback(handle).with_state(gateway);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn request_id() -> String {
@@ -78,14 +82,96 @@ fn request_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
-fn error(status: StatusCode, error_type: &str, message: Value, request_id: &str) -> Response {
-    let mut response = (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response();
-    for (name, value) in [("x-amzn-errortype", error_type), ("x-amzn-requestid", request_id)] {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(name, value);
+/// Why the gateway answers instead of the integration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    NoRoute,
+    Unauthorized,
+    ExplicitDeny,
+    ImplicitDeny,
+    AuthorizerFailed,
+    IntegrationFailed,
+}
+
+impl Refusal {
+    /// API Gateway's status, body and error type for this refusal on an API of `kind`.
+    fn response(self, kind: ApiKind, id: &str) -> Response {
+        let (status, error_type, message) = match (kind, self) {
+            (ApiKind::Rest, Refusal::NoRoute) => {
+                (StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", json!("Missing Authentication Token"))
+            }
+            (ApiKind::Http, Refusal::NoRoute) => (StatusCode::NOT_FOUND, "", json!("Not Found")),
+            (ApiKind::Rest, Refusal::Unauthorized) => {
+                (StatusCode::UNAUTHORIZED, "UnauthorizedException", json!("Unauthorized"))
+            }
+            (ApiKind::Http, Refusal::Unauthorized) => (StatusCode::UNAUTHORIZED, "", json!("Unauthorized")),
+            (ApiKind::Rest, Refusal::ExplicitDeny) => (
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                json!("User is not authorized to access this resource with an explicit deny"),
+            ),
+            (ApiKind::Rest, Refusal::ImplicitDeny) => (
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                json!("User is not authorized to access this resource"),
+            ),
+            (ApiKind::Http, Refusal::ExplicitDeny | Refusal::ImplicitDeny) => {
+                (StatusCode::FORBIDDEN, "", json!("Forbidden"))
+            }
+            (ApiKind::Rest, Refusal::AuthorizerFailed) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "AuthorizerConfigurationException", Value::Null)
+            }
+            (ApiKind::Rest, Refusal::IntegrationFailed) => {
+                (StatusCode::BAD_GATEWAY, "InternalServerErrorException", json!("Internal server error"))
+            }
+            (ApiKind::Http, Refusal::AuthorizerFailed | Refusal::IntegrationFailed) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "", json!("Internal Server Error"))
+            }
+        };
+        let mut response =
+            (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response();
+        let headers: &[(&str, &str)] = match kind {
+            ApiKind::Rest => &[("x-amzn-errortype", error_type), ("x-amzn-requestid", id)],
+            ApiKind::Http => &[("apigw-requestid", id)],
+        };
+        for (name, value) in headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(*name, value);
+            }
         }
+        response
     }
-    response
+}
+
+/// One request's parts, as the events are built from them.
+pub(crate) struct Call<'a> {
+    pub id: &'a str,
+    pub peer: SocketAddr,
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub route: &'a Route,
+    pub path_parameters: BTreeMap<String, String>,
+    pub stage: &'a str,
+    /// The path within the stage.
+    pub path: &'a str,
+}
+
+impl Call<'_> {
+    /// The method ARN API Gateway evaluates the policy against.
+    fn method_arn(&self) -> String {
+        format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{}/{}{}", self.stage, self.method, self.path)
+    }
+
+    /// All values of header `name` (any case), joined with commas as API Gateway does.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        (!values.is_empty()).then(|| values.join(","))
+    }
+
+    pub(crate) fn http_api_call(&self, identity_source: Vec<String>) -> HttpApiCall {
+        crate::http_api::call(self, ACCOUNT, REGION, API_ID, identity_source)
+    }
 }
 
 async fn handle(
@@ -102,7 +188,12 @@ async fn handle(
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let _enter = span.enter();
     let (response, principal) = g.answer(&id, peer, &method, &uri, &headers, body).await;
-    tracing::info!(status = response.status().as_u16(), principal, latency_us = started.elapsed().as_micros() as u64, "answered");
+    tracing::info!(
+        status = response.status().as_u16(),
+        principal,
+        latency_us = started.elapsed().as_micros() as u64,
+        "answered"
+    );
     response
 }
 
@@ -116,95 +207,127 @@ impl Gateway {
         headers: &HeaderMap,
         body: Bytes,
     ) -> (Response, Option<String>) {
+        let kind = self.spec.kind;
         let Some((route, path_parameters)) = self.spec.route(method.as_str(), uri.path()) else {
-            return (error(StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", json!("Missing Authentication Token"), id), None);
+            return (Refusal::NoRoute.response(kind, id), None);
         };
         let stage = self.spec.stage.as_str();
         let stage_prefix = format!("/{stage}");
         let path = uri.path().strip_prefix(&stage_prefix).filter(|p| p.starts_with('/')).unwrap_or(uri.path());
+        let call = Call { id, peer, method, uri, headers, route, path_parameters, stage, path };
 
         let authorized = match (&self.spec.authorizer, route.authorized) {
-            (Some(spec), true) => {
-                let token = headers.get(spec.identity_header.as_str()).and_then(|v| v.to_str().ok()).unwrap_or("");
-                if token.is_empty() || spec.validation.as_ref().is_some_and(|re| !re.is_match(token)) {
-                    return (error(StatusCode::UNAUTHORIZED, "UnauthorizedException", json!("Unauthorized"), id), None);
-                }
-                let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{stage}/{method}{path}");
-                let policy = match self.cache.get(token) {
-                    Some(policy) => policy,
-                    None => {
-                        let event = json!({ "type": "TOKEN", "authorizationToken": token, "methodArn": method_arn });
-                        let answer = match self.functions.get(&spec.function) {
-                            Some(f) => interpret(f.invoke(event).await),
-                            None => AuthorizerAnswer::Invalid(format!("function {} cannot run locally", spec.function)),
-                        };
-                        match answer {
-                            AuthorizerAnswer::Unauthorized => {
-                                return (error(StatusCode::UNAUTHORIZED, "UnauthorizedException", json!("Unauthorized"), id), None);
-                            }
-                            AuthorizerAnswer::Invalid(reason) => {
-                                tracing::error!(%reason, "authorizer failed: 500 AuthorizerConfigurationException");
-                                return (error(StatusCode::INTERNAL_SERVER_ERROR, "AuthorizerConfigurationException", Value::Null, id), None);
-                            }
-                            AuthorizerAnswer::Policy(policy) => {
-                                self.cache.put(token, Arc::clone(&policy), spec.ttl);
-                                policy
-                            }
-                        }
-                    }
-                };
-                let principal = Some(policy.principal_id.clone());
-                match policy.decide(&method_arn) {
-                    IamDecision::Allow => Some(policy),
-                    IamDecision::ExplicitDeny => {
-                        let message = json!("User is not authorized to access this resource with an explicit deny");
-                        return (error(StatusCode::FORBIDDEN, "AccessDeniedException", message, id), principal);
-                    }
-                    IamDecision::ImplicitDeny => {
-                        let message = json!("User is not authorized to access this resource");
-                        return (error(StatusCode::FORBIDDEN, "AccessDeniedException", message, id), principal);
-                    }
-                }
-            }
+            (Some(spec), true) => match self.authorize(spec, &call).await {
+                Ok(policy) => Some(policy),
+                Err((refusal, principal)) => return (refusal.response(kind, id), principal),
+            },
             _ => None,
         };
-        let principal = authorized.as_ref().map(|p| p.principal_id.clone());
-        let event = proxy_event(id, peer, method, uri, headers, body, &route.path, path, stage, path_parameters, authorized.as_deref());
+        let principal = authorized.as_ref().and_then(|p| p.principal_id.clone());
+        let event = match kind {
+            ApiKind::Rest => proxy_event(&call, body, authorized.as_deref()),
+            ApiKind::Http => crate::http_api::integration_event(&call, body, authorized.as_deref()),
+        };
         let result = match self.functions.get(&route.function) {
             Some(f) => f.invoke(event).await,
             None => {
                 tracing::error!(function = %route.function, "the route's function cannot run locally");
-                return (error(StatusCode::BAD_GATEWAY, "InternalServerErrorException", json!("Internal server error"), id), principal);
+                return (Refusal::IntegrationFailed.response(kind, id), principal);
             }
         };
-        let response = result
-            .map_err(|e| format!("function error {}", e.error_type))
-            .and_then(|v| serde_json::from_value::<ApiGatewayProxyResponse>(v).map_err(|e| format!("malformed proxy response: {e}")))
-            .and_then(|r| to_http(r, id));
+        let response = result.map_err(|e| format!("function error {}", e.error_type)).and_then(|v| match kind {
+            ApiKind::Rest => serde_json::from_value::<ApiGatewayProxyResponse>(v)
+                .map_err(|e| format!("malformed proxy response: {e}"))
+                .and_then(|r| to_http(r, id)),
+            ApiKind::Http => crate::http_api::to_http(v, id),
+        });
         match response {
             Ok(response) => (response, principal),
             Err(reason) => {
-                tracing::error!(%reason, "integration failed: 502");
-                (error(StatusCode::BAD_GATEWAY, "InternalServerErrorException", json!("Internal server error"), id), principal)
+                tracing::error!(%reason, "integration failed");
+                (Refusal::IntegrationFailed.response(kind, id), principal)
             }
+        }
+    }
+
+    /// The authorizer step: the cached answer for this identity or a fresh
+    /// one, judged for this call's method ARN.
+    async fn authorize(
+        &self,
+        spec: &AuthorizerSpec,
+        call: &Call<'_>,
+    ) -> Result<Arc<AuthorizerPolicy>, (Refusal, Option<String>)> {
+        let mut identity = Vec::with_capacity(spec.identity.len());
+        for source in &spec.identity {
+            let value = match source {
+                IdentitySource::Header(name) => call.header(name),
+                IdentitySource::Query(name) => form_urlencoded::parse(call.uri.query().unwrap_or("").as_bytes())
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+                    .reduce(|a, b| format!("{a},{b}")),
+                IdentitySource::RouteKey => Some(crate::http_api::route_key(call.route)),
+            };
+            match value {
+                Some(v) if !v.is_empty() => identity.push(v),
+                _ => return Err((Refusal::Unauthorized, None)),
+            }
+        }
+        if let (Some(re), Some(token)) = (&spec.validation, identity.first())
+            && !re.is_match(token)
+        {
+            return Err((Refusal::Unauthorized, None));
+        }
+        let method_arn = call.method_arn();
+        // One value (a token) is its own key; several are kept apart unambiguously.
+        let key = match identity.as_slice() {
+            [one] => one.clone(),
+            many => serde_json::to_string(many).unwrap_or_default(),
+        };
+        let cached = if key.is_empty() { None } else { self.cache.get(&key) };
+        let policy = match cached {
+            Some(policy) => policy,
+            None => {
+                let event = match spec.payload {
+                    AuthorizerPayload::Token => {
+                        json!({ "type": "TOKEN", "authorizationToken": identity.first(), "methodArn": method_arn })
+                    }
+                    AuthorizerPayload::HttpV1 => crate::http_api::v1_authorizer_event(call, &identity, &method_arn),
+                    AuthorizerPayload::HttpV2 { .. } => {
+                        serde_json::to_value(call.http_api_call(identity.clone()).authorizer_event())
+                            .unwrap_or(Value::Null)
+                    }
+                };
+                let simple = spec.payload == AuthorizerPayload::HttpV2 { simple: true };
+                let answer = match self.functions.get(&spec.function) {
+                    Some(f) => interpret(f.invoke(event).await, simple),
+                    None => AuthorizerAnswer::Invalid(format!("function {} cannot run locally", spec.function)),
+                };
+                match answer {
+                    AuthorizerAnswer::Unauthorized => return Err((Refusal::Unauthorized, None)),
+                    AuthorizerAnswer::Invalid(reason) => {
+                        tracing::error!(%reason, "authorizer failed: 500");
+                        return Err((Refusal::AuthorizerFailed, None));
+                    }
+                    AuthorizerAnswer::Policy(policy) => {
+                        if !key.is_empty() {
+                            self.cache.put(&key, Arc::clone(&policy), spec.ttl);
+                        }
+                        policy
+                    }
+                }
+            }
+        };
+        match policy.decide(&method_arn) {
+            IamDecision::Allow => Ok(policy),
+            IamDecision::ExplicitDeny => Err((Refusal::ExplicitDeny, policy.principal_id.clone())),
+            IamDecision::ImplicitDeny => Err((Refusal::ImplicitDeny, policy.principal_id.clone())),
         }
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "one request's parts, assembled in one place")]
-fn proxy_event(
-    id: &str,
-    peer: SocketAddr,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Bytes,
-    resource: &str,
-    path: &str,
-    stage: &str,
-    path_parameters: BTreeMap<String, String>,
-    authorized: Option<&AuthorizerPolicy>,
-) -> Value {
+/// The REST proxy integration's event.
+fn proxy_event(call: &Call<'_>, body: Bytes, authorized: Option<&AuthorizerPolicy>) -> Value {
+    let Call { id, peer, method, uri, headers, route, stage, path, .. } = *call;
     let mut single = HashMap::new();
     let mut multi: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -213,14 +336,14 @@ fn proxy_event(
         multi.entry(k.to_string()).or_default().push(v.to_string());
     }
     let mut request = ApiGatewayProxyRequest::default();
-    request.resource = Some(resource.to_owned());
+    request.resource = Some(route.path.clone());
     request.path = Some(path.to_owned());
     request.http_method = method.clone();
     request.headers = headers.clone();
     request.multi_value_headers = headers.clone();
     request.query_string_parameters = single.into();
     request.multi_value_query_string_parameters = multi.into();
-    request.path_parameters = path_parameters.into_iter().collect();
+    request.path_parameters = call.path_parameters.clone().into_iter().collect();
     (request.body, request.is_base64_encoded) = match std::str::from_utf8(&body) {
         _ if body.is_empty() => (None, false),
         Ok(text) => (Some(text.to_owned()), false),
@@ -231,7 +354,7 @@ fn proxy_event(
     context.apiid = Some(API_ID.to_owned());
     context.stage = Some(stage.to_owned());
     context.request_id = Some(id.to_owned());
-    context.resource_path = Some(resource.to_owned());
+    context.resource_path = Some(route.path.clone());
     context.path = Some(format!("/{stage}{path}"));
     context.http_method = method.clone();
     context.protocol = Some("HTTP/1.1".to_owned());
@@ -242,7 +365,9 @@ fn proxy_event(
     context.identity = identity;
     if let Some(policy) = authorized {
         let mut authorizer = ApiGatewayRequestAuthorizer::default();
-        authorizer.fields.insert("principalId".to_owned(), Value::String(policy.principal_id.clone()));
+        if let Some(principal) = &policy.principal_id {
+            authorizer.fields.insert("principalId".to_owned(), Value::String(principal.clone()));
+        }
         for (k, v) in &policy.context {
             // REST APIs hand context values to the integration as strings.
             let text = match v {
@@ -258,7 +383,8 @@ fn proxy_event(
 }
 
 fn to_http(r: ApiGatewayProxyResponse, id: &str) -> Result<Response, String> {
-    let status = u16::try_from(r.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()).ok_or("bad statusCode")?;
+    let status =
+        u16::try_from(r.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()).ok_or("bad statusCode")?;
     let body: Vec<u8> = match r.body {
         None | Some(Body::Empty) => Vec::new(),
         Some(Body::Text(text)) if r.is_base64_encoded => {

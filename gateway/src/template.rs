@@ -1,11 +1,14 @@
 //! Reads the routes and the authorizer settings out of `template.yaml`, so
 //! the local gateway serves what `sam deploy` would deploy.
 //!
-//! Only what the gateway needs is read: the REST API's default authorizer
-//! (function, identity header, validation expression, result TTL), the `Api`
-//! events of functions (path, method, per-route `Auth: {Authorizer: NONE}`),
-//! and each function's cargo-lambda binary. `!Ref` resolves to parameter
-//! overrides or defaults, `!GetAtt X.Arn` to the resource `X`.
+//! Only what the gateway needs is read: each API's default authorizer
+//! (function, identity sources, validation expression, result TTL and, for an
+//! HTTP API, its payload format and whether it answers with simple
+//! responses), the `Api` and `HttpApi` events of functions (path, method,
+//! per-route `Auth: {Authorizer: NONE}`), and each function's cargo-lambda
+//! binary. `!Ref` resolves to parameter overrides or defaults, `!GetAtt X.Arn`
+//! to the resource `X`. A setting the gateway cannot honour exactly is an
+//! error naming it, never silently ignored.
 
 use regex::Regex;
 use serde_norway::Value;
@@ -27,12 +30,22 @@ fn shape(message: impl Into<String>) -> TemplateError {
     TemplateError::Shape(message.into())
 }
 
-/// A route of the REST API.
+/// Which kind of API Gateway API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiKind {
+    /// `AWS::Serverless::Api`: a REST API with a TOKEN authorizer.
+    Rest,
+    /// `AWS::Serverless::HttpApi`: an HTTP API with a Lambda REQUEST authorizer.
+    Http,
+}
+
+/// A route of an API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     /// `GET`, `POST`..., or `ANY`.
     pub method: String,
-    /// Resource path as declared, e.g. `/notes` or `/notes/{noteId}`.
+    /// Resource path as declared, e.g. `/notes` or `/notes/{noteId}`; `$default`
+    /// (HTTP APIs) catches what no other route matches.
     pub path: String,
     /// Logical id of the function behind it.
     pub function: String,
@@ -43,6 +56,9 @@ pub struct Route {
 impl Route {
     /// Path parameters if `path` (without the stage) matches this route.
     pub fn matches(&self, method: &str, path: &str) -> Option<BTreeMap<String, String>> {
+        if self.path == "$default" {
+            return Some(BTreeMap::new());
+        }
         if self.method != "ANY" && !self.method.eq_ignore_ascii_case(method) {
             return None;
         }
@@ -73,18 +89,48 @@ fn segments_match(ours: &[&str], theirs: &[&str], params: &mut BTreeMap<String, 
     })
 }
 
-/// The REST API's TOKEN authorizer.
+/// What the authorizer is sent and may answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorizerPayload {
+    /// REST TOKEN: the token and the method ARN; an IAM policy back.
+    Token,
+    /// HTTP API payload format 1.0: a REST-like REQUEST event; an IAM policy back.
+    HttpV1,
+    /// HTTP API payload format 2.0; an IAM policy back, or with
+    /// `EnableSimpleResponses` `{"isAuthorized": bool, "context": {...}}`.
+    HttpV2 {
+        /// `EnableSimpleResponses`.
+        simple: bool,
+    },
+}
+
+/// Where an identity value is read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// A request header (any case).
+    Header(String),
+    /// A query string parameter.
+    Query(String),
+    /// `$context.routeKey`: with it in the identity, answers are cached per
+    /// route (the only context variable served locally).
+    RouteKey,
+}
+
+/// An API's default Lambda authorizer.
 #[derive(Clone, Debug)]
 pub struct AuthorizerSpec {
     /// Name in `Auth.Authorizers`.
     pub name: String,
     /// Logical id of its function.
     pub function: String,
-    /// Header holding the token.
-    pub identity_header: String,
-    /// The token must match it entirely, else 401 without invoking.
+    /// What it is sent and may answer.
+    pub payload: AuthorizerPayload,
+    /// The identity values: each must be present and non-empty, else 401
+    /// without invoking; together they are the cache key. A TOKEN authorizer has one header.
+    pub identity: Vec<IdentitySource>,
+    /// The token must match it entirely, else 401 without invoking (TOKEN only).
     pub validation: Option<Regex>,
-    /// How long a result is cached per token (zero: not cached).
+    /// How long a result is cached per identity (zero: not cached).
     pub ttl: Duration,
 }
 
@@ -97,12 +143,14 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
 }
 
-/// What the gateway serves.
+/// One API the gateway serves.
 #[derive(Clone, Debug)]
 pub struct ApiSpec {
-    /// The REST API's logical id.
+    /// The API's logical id.
     pub api: String,
-    /// Its stage name.
+    /// REST or HTTP API.
+    pub kind: ApiKind,
+    /// Its stage name (`$default` for an HTTP API without one).
     pub stage: String,
     /// Its routes.
     pub routes: Vec<Route>,
@@ -132,7 +180,9 @@ impl Resolver<'_> {
     fn value(&self, v: &Value) -> Option<String> {
         match v {
             Value::Tagged(t) if t.tag == "Ref" => scalar(&t.value).and_then(|name| self.parameters.get(&name).cloned()),
-            Value::Mapping(m) if m.len() == 1 => m.get("Ref").and_then(scalar).and_then(|n| self.parameters.get(&n).cloned()),
+            Value::Mapping(m) if m.len() == 1 => {
+                m.get("Ref").and_then(scalar).and_then(|n| self.parameters.get(&n).cloned())
+            }
             other => scalar(other),
         }
     }
@@ -154,8 +204,20 @@ impl Resolver<'_> {
 }
 
 impl ApiSpec {
-    /// Reads `template` with parameter `overrides` (as `sam deploy --parameter-overrides`).
+    /// The REST API of `template` (see [`ApiSpec::all_from_template`]).
     pub fn from_template(template: &str, overrides: &BTreeMap<String, String>) -> Result<ApiSpec, TemplateError> {
+        ApiSpec::all_from_template(template, overrides)?
+            .into_iter()
+            .find(|a| a.kind == ApiKind::Rest)
+            .ok_or_else(|| shape("no AWS::Serverless::Api resource"))
+    }
+
+    /// Every API `template` declares (at most one REST and one HTTP API, the
+    /// REST one first), with parameter `overrides` (as `sam deploy --parameter-overrides`).
+    pub fn all_from_template(
+        template: &str,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Vec<ApiSpec>, TemplateError> {
         let doc: Value = serde_norway::from_str(template)?;
         let mut parameters = BTreeMap::new();
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
@@ -177,80 +239,148 @@ impl ApiSpec {
                 .filter_map(|(id, res)| Some((scalar(id)?, res)))
         };
 
-        let mut apis = of_type("AWS::Serverless::Api");
-        let (api, api_res) = apis.next().ok_or_else(|| shape("no AWS::Serverless::Api resource"))?;
-        if apis.next().is_some() {
-            return Err(shape("more than one AWS::Serverless::Api: the local gateway serves one"));
-        }
-        let props = api_res.get("Properties").ok_or_else(|| shape(format!("{api} has no Properties")))?;
-        let stage = props
-            .get("StageName")
-            .and_then(|s| r.value(s))
-            .ok_or_else(|| shape(format!("{api}.StageName is missing or unresolvable")))?;
-        let authorizer = match props.get("Auth") {
-            Some(auth) => authorizer(&r, &api, auth)?,
-            None => None,
-        };
-
         let mut functions = BTreeMap::new();
-        let mut routes = Vec::new();
         for (id, res) in of_type("AWS::Serverless::Function") {
-            let binary = res.get("Metadata").and_then(|m| m.get("BuildProperties")).and_then(|b| b.get("Binary")).and_then(scalar);
-            let props = res.get("Properties");
+            let binary = res
+                .get("Metadata")
+                .and_then(|m| m.get("BuildProperties"))
+                .and_then(|b| b.get("Binary"))
+                .and_then(scalar);
             let mut environment = BTreeMap::new();
-            if let Some(vars) = props.and_then(|p| p.get("Environment")).and_then(|e| e.get("Variables")).and_then(Value::as_mapping) {
-                for (k, v) in vars {
-                    if let (Some(k), Some(v)) = (scalar(k), r.value(v)) {
-                        environment.insert(k, v);
-                    }
+            let vars = res.get("Properties").and_then(|p| p.get("Environment")).and_then(|e| e.get("Variables"));
+            for (k, v) in vars.and_then(Value::as_mapping).into_iter().flatten() {
+                if let (Some(k), Some(v)) = (scalar(k), r.value(v)) {
+                    environment.insert(k, v);
                 }
-            }
-            let events = props.and_then(|p| p.get("Events")).and_then(Value::as_mapping);
-            for (name, event) in events.into_iter().flatten() {
-                if event.get("Type").and_then(Value::as_str) != Some("Api") {
-                    continue;
-                }
-                let ep = event.get("Properties").ok_or_else(|| shape(format!("{id} event has no Properties")))?;
-                if let Some(api_ref) = ep.get("RestApiId")
-                    && r.resource(api_ref).as_deref() != Some(api.as_str())
-                {
-                    continue;
-                }
-                let field = |f: &str| ep.get(f).and_then(|v| r.value(v)).ok_or_else(|| shape(format!("{id}.Events.{}: no {f}", scalar(name).unwrap_or_default())));
-                let method = field("Method")?.to_ascii_uppercase();
-                let authorized = ep
-                    .get("Auth")
-                    .and_then(|a| a.get("Authorizer"))
-                    .and_then(|a| r.value(a))
-                    .is_none_or(|a| a != "NONE")
-                    && authorizer.is_some();
-                routes.push(Route { method, path: field("Path")?, function: id.clone(), authorized });
             }
             functions.insert(id, FunctionSpec { binary, environment });
         }
-        if routes.is_empty() {
-            return Err(shape(format!("no function has an Api event on {api}")));
+
+        let mut apis = Vec::new();
+        for kind in [ApiKind::Rest, ApiKind::Http] {
+            let (resource_type, event_type, api_field) = match kind {
+                ApiKind::Rest => ("AWS::Serverless::Api", "Api", "RestApiId"),
+                ApiKind::Http => ("AWS::Serverless::HttpApi", "HttpApi", "ApiId"),
+            };
+            let mut declared = of_type(resource_type);
+            let Some((api, api_res)) = declared.next() else {
+                continue;
+            };
+            if declared.next().is_some() {
+                return Err(shape(format!("more than one {resource_type}: the local gateway serves one of each kind")));
+            }
+            let props = api_res.get("Properties");
+            let stage = match (props.and_then(|p| p.get("StageName")).and_then(|s| r.value(s)), kind) {
+                (Some(stage), _) => stage,
+                (None, ApiKind::Http) => "$default".to_owned(),
+                (None, ApiKind::Rest) => {
+                    return Err(shape(format!("{api}.StageName is missing or unresolvable")));
+                }
+            };
+            let authorizer = match props.and_then(|p| p.get("Auth")) {
+                Some(auth) => authorizer(&r, &api, kind, auth)?,
+                None => None,
+            };
+            let mut routes = Vec::new();
+            for (id, res) in of_type("AWS::Serverless::Function") {
+                let events = res.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+                for (name, event) in events.into_iter().flatten() {
+                    if event.get("Type").and_then(Value::as_str) != Some(event_type) {
+                        continue;
+                    }
+                    let name = format!("{id}.Events.{}", scalar(name).unwrap_or_default());
+                    let ep = event.get("Properties");
+                    if let Some(api_ref) = ep.and_then(|p| p.get(api_field))
+                        && r.resource(api_ref).as_deref() != Some(api.as_str())
+                    {
+                        continue;
+                    }
+                    let field = |f: &str| ep.and_then(|p| p.get(f)).and_then(|v| r.value(v));
+                    let (method, path) = match kind {
+                        ApiKind::Rest => (
+                            field("Method").ok_or_else(|| shape(format!("{name}: no Method")))?,
+                            field("Path").ok_or_else(|| shape(format!("{name}: no Path")))?,
+                        ),
+                        // Without Path and Method, SAM makes the `$default` route.
+                        ApiKind::Http => (
+                            field("Method").unwrap_or_else(|| "ANY".to_owned()),
+                            field("Path").unwrap_or_else(|| "$default".to_owned()),
+                        ),
+                    };
+                    if kind == ApiKind::Http && field("PayloadFormatVersion").is_some_and(|v| v != "2.0") {
+                        return Err(shape(format!(
+                            "{name}: only PayloadFormatVersion 2.0 integrations are served locally"
+                        )));
+                    }
+                    let authorized = ep
+                        .and_then(|p| p.get("Auth"))
+                        .and_then(|a| a.get("Authorizer"))
+                        .and_then(|a| r.value(a))
+                        .is_none_or(|a| a != "NONE")
+                        && authorizer.is_some();
+                    let method = if method == "*" { "ANY".to_owned() } else { method.to_ascii_uppercase() };
+                    routes.push(Route { method, path, function: id.clone(), authorized });
+                }
+            }
+            if routes.is_empty() {
+                return Err(shape(format!("no function has an {event_type} event on {api}")));
+            }
+            if let Some(a) = &authorizer
+                && !functions.contains_key(&a.function)
+            {
+                return Err(shape(format!(
+                    "authorizer {} names function {} which the template does not declare",
+                    a.name, a.function
+                )));
+            }
+            apis.push(ApiSpec {
+                api,
+                kind,
+                stage,
+                routes,
+                authorizer,
+                functions: functions.clone(),
+                parameters: parameters.clone(),
+            });
         }
-        if let Some(a) = &authorizer
-            && !functions.contains_key(&a.function)
-        {
-            return Err(shape(format!("authorizer {} names function {} which the template does not declare", a.name, a.function)));
+        if apis.is_empty() {
+            return Err(shape("no AWS::Serverless::Api or AWS::Serverless::HttpApi resource"));
         }
-        Ok(ApiSpec { api, stage, routes, authorizer, functions, parameters })
+        Ok(apis)
     }
 
     /// The route for a request path (stage prefix optional) and method, with its path parameters.
     pub fn route(&self, method: &str, path: &str) -> Option<(&Route, BTreeMap<String, String>)> {
         let stage_prefix = format!("/{}/", self.stage);
-        let path = if path.starts_with(&stage_prefix) { path.get(stage_prefix.len() - 1..).unwrap_or(path) } else { path };
-        // Exact methods win over ANY, as in API Gateway.
-        let exact = self.routes.iter().filter(|r| r.method != "ANY");
-        let any = self.routes.iter().filter(|r| r.method == "ANY");
-        exact.chain(any).find_map(|r| r.matches(method, path).map(|p| (r, p)))
+        let path =
+            if path.starts_with(&stage_prefix) { path.get(stage_prefix.len() - 1..).unwrap_or(path) } else { path };
+        // Exact methods win over ANY, as in API Gateway; `$default` comes last.
+        let exact = self.routes.iter().filter(|r| r.method != "ANY" && r.path != "$default");
+        let any = self.routes.iter().filter(|r| r.method == "ANY" && r.path != "$default");
+        let default = self.routes.iter().filter(|r| r.path == "$default");
+        exact.chain(any).chain(default).find_map(|r| r.matches(method, path).map(|p| (r, p)))
+    }
+
+    /// The header the authorizer's token is read from, for printing examples:
+    /// the first header identity source, or `Authorization`.
+    pub fn identity_header(&self) -> &str {
+        self.authorizer
+            .iter()
+            .flat_map(|a| &a.identity)
+            .find_map(|s| match s {
+                IdentitySource::Header(h) => Some(h.as_str()),
+                IdentitySource::Query(_) | IdentitySource::RouteKey => None,
+            })
+            .unwrap_or("Authorization")
     }
 }
 
-fn authorizer(r: &Resolver<'_>, api: &str, auth: &Value) -> Result<Option<AuthorizerSpec>, TemplateError> {
+fn authorizer(
+    r: &Resolver<'_>,
+    api: &str,
+    kind: ApiKind,
+    auth: &Value,
+) -> Result<Option<AuthorizerSpec>, TemplateError> {
     let Some(name) = auth.get("DefaultAuthorizer").and_then(|d| r.value(d)) else {
         return Ok(None);
     };
@@ -261,30 +391,77 @@ fn authorizer(r: &Resolver<'_>, api: &str, auth: &Value) -> Result<Option<Author
         .get("Authorizers")
         .and_then(|a| a.get(name.as_str()))
         .ok_or_else(|| shape(format!("{api}: DefaultAuthorizer {name} is not in Auth.Authorizers")))?;
-    if spec.get("FunctionPayloadType").and_then(|v| r.value(v)).is_some_and(|t| t != "TOKEN") {
-        return Err(shape(format!("authorizer {name}: only TOKEN authorizers are served locally")));
-    }
-    let function = spec
-        .get("FunctionArn")
-        .and_then(|f| r.resource(f))
-        .ok_or_else(|| shape(format!("authorizer {name} has no FunctionArn")))?;
+    let function = spec.get("FunctionArn").and_then(|f| r.resource(f)).ok_or_else(|| {
+        shape(format!("authorizer {name} has no FunctionArn (only Lambda authorizers are served locally)"))
+    })?;
     let identity = spec.get("Identity");
-    let identity_header = identity.and_then(|i| i.get("Header")).and_then(|h| r.value(h)).unwrap_or_else(|| "Authorization".to_owned());
-    let validation = match identity.and_then(|i| i.get("ValidationExpression")).and_then(|v| r.value(v)) {
-        Some(expr) if !expr.is_empty() => Some(
-            Regex::new(&format!("^(?:{expr})$"))
-                .map_err(|e| shape(format!("authorizer {name}: ValidationExpression: {e}")))?,
-        ),
-        _ => None,
+    let get = |field: &str| identity.and_then(|i| i.get(field));
+    let list = |field: &str| -> Vec<String> {
+        get(field).and_then(Value::as_sequence).into_iter().flatten().filter_map(|v| r.value(v)).collect()
     };
-    let ttl = match identity.and_then(|i| i.get("ReauthorizeEvery")).and_then(|t| r.value(t)) {
-        Some(t) => t.parse::<u64>().map_err(|_| shape(format!("authorizer {name}: ReauthorizeEvery `{t}` is not a number")))?,
-        None => 300,
+    let (payload, sources, validation, ttl) = match kind {
+        ApiKind::Rest => {
+            if spec.get("FunctionPayloadType").and_then(|v| r.value(v)).is_some_and(|t| t != "TOKEN") {
+                return Err(shape(format!(
+                    "authorizer {name}: only TOKEN authorizers are served locally on a REST API"
+                )));
+            }
+            let header = get("Header").and_then(|h| r.value(h)).unwrap_or_else(|| "Authorization".to_owned());
+            let validation = match get("ValidationExpression").and_then(|v| r.value(v)) {
+                Some(expr) if !expr.is_empty() => Some(
+                    Regex::new(&format!("^(?:{expr})$"))
+                        .map_err(|e| shape(format!("authorizer {name}: ValidationExpression: {e}")))?,
+                ),
+                _ => None,
+            };
+            // SAM's documented default for REST authorizers.
+            let ttl = get("ReauthorizeEvery").and_then(|t| r.value(t)).unwrap_or_else(|| "300".to_owned());
+            (AuthorizerPayload::Token, vec![IdentitySource::Header(header)], validation, ttl)
+        }
+        ApiKind::Http => {
+            let simple = spec.get("EnableSimpleResponses").and_then(|v| r.value(v)).is_some_and(|v| v == "true");
+            let payload = match spec.get("AuthorizerPayloadFormatVersion").and_then(|v| r.value(v)).as_deref() {
+                Some("2.0") => AuthorizerPayload::HttpV2 { simple },
+                Some("1.0") if !simple => AuthorizerPayload::HttpV1,
+                Some("1.0") => {
+                    return Err(shape(format!(
+                        "authorizer {name}: EnableSimpleResponses needs AuthorizerPayloadFormatVersion 2.0"
+                    )));
+                }
+                _ => {
+                    return Err(shape(format!("authorizer {name}: AuthorizerPayloadFormatVersion must be 1.0 or 2.0")));
+                }
+            };
+            if get("StageVariables").is_some() {
+                return Err(shape(format!("authorizer {name}: Identity.StageVariables is not served locally")));
+            }
+            let mut sources: Vec<IdentitySource> = list("Headers").into_iter().map(IdentitySource::Header).collect();
+            sources.extend(list("QueryStrings").into_iter().map(IdentitySource::Query));
+            for variable in list("Context") {
+                if variable != "routeKey" {
+                    return Err(shape(format!(
+                        "authorizer {name}: Identity.Context `{variable}` is not served locally (only routeKey)"
+                    )));
+                }
+                sources.push(IdentitySource::RouteKey);
+            }
+            // SAM documents no default for HTTP APIs: guessing would let local and deployed differ.
+            let ttl = get("ReauthorizeEvery").and_then(|t| r.value(t)).ok_or_else(|| {
+                shape(format!("authorizer {name}: set Identity.ReauthorizeEvery (0 disables caching)"))
+            })?;
+            (payload, sources, None, ttl)
+        }
     };
+    let ttl = ttl
+        .parse::<u64>()
+        .map_err(|_| shape(format!("authorizer {name}: ReauthorizeEvery `{ttl}` is not a number")))?;
     if ttl > 3600 {
         return Err(shape(format!("authorizer {name}: ReauthorizeEvery {ttl} is above API Gateway's 3600")));
     }
-    Ok(Some(AuthorizerSpec { name, function, identity_header, validation, ttl: Duration::from_secs(ttl) }))
+    if ttl > 0 && sources.is_empty() {
+        return Err(shape(format!("authorizer {name}: caching needs at least one identity source")));
+    }
+    Ok(Some(AuthorizerSpec { name, function, payload, identity: sources, validation, ttl: Duration::from_secs(ttl) }))
 }
 
 #[cfg(test)]
@@ -333,7 +510,11 @@ Resources:
         let spec = ApiSpec::from_template(TEMPLATE, &overrides).unwrap();
         assert_eq!((spec.api.as_str(), spec.stage.as_str()), ("NotesApi", "prod"));
         let a = spec.authorizer.as_ref().unwrap();
-        assert_eq!((a.function.as_str(), a.identity_header.as_str(), a.ttl), ("AuthorizerFunction", "Authorization", Duration::from_secs(5)));
+        assert_eq!(
+            (a.function.as_str(), a.ttl, a.payload),
+            ("AuthorizerFunction", Duration::from_secs(5), AuthorizerPayload::Token)
+        );
+        assert_eq!(a.identity, [IdentitySource::Header("Authorization".to_owned())]);
         let v = a.validation.as_ref().unwrap();
         assert!(v.is_match("abc123") && !v.is_match("abc 123") && !v.is_match(""));
         assert_eq!(spec.functions["GetNotesFunction"].binary.as_deref(), Some("get-notes"));
@@ -350,6 +531,86 @@ Resources:
         assert_eq!(spec.route("GET", "/files/a/b/c").unwrap().1["proxy"], "a/b/c");
         assert_eq!(spec.route("GET", "/notes/").unwrap().0.path, "/notes", "a trailing slash names the same resource");
         assert!(spec.route("GET", "/other").is_none() && spec.route("GET", "/notes/a/b").is_none());
+    }
+
+    const HTTP_API: &str = r#"
+  NotesHttpApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Lambda
+        Authorizers:
+          Lambda:
+            FunctionArn: !GetAtt AuthorizerFunction.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity: { Headers: [!Ref IdentityHeader], QueryStrings: [tenant], ReauthorizeEvery: 30 }
+  HttpNotesFunction:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: get-notes } }
+    Properties:
+      Events:
+        Notes: { Type: HttpApi, Properties: { ApiId: !Ref NotesHttpApi, Path: /notes, Method: GET } }
+        Open: { Type: HttpApi, Properties: { ApiId: !Ref NotesHttpApi, Path: /open, Method: "*", Auth: { Authorizer: NONE } } }
+        Rest: { Type: HttpApi, Properties: { ApiId: !Ref NotesHttpApi } }
+"#;
+
+    #[test]
+    fn reads_an_http_api_beside_the_rest_api() {
+        let template = format!("{TEMPLATE}{HTTP_API}");
+        let apis = ApiSpec::all_from_template(&template, &BTreeMap::new()).unwrap();
+        assert_eq!(
+            apis.iter().map(|a| (a.api.as_str(), a.kind)).collect::<Vec<_>>(),
+            [("NotesApi", ApiKind::Rest), ("NotesHttpApi", ApiKind::Http)]
+        );
+        let http = &apis[1];
+        assert_eq!(http.stage, "$default", "no StageName: the $default stage");
+        let a = http.authorizer.as_ref().unwrap();
+        assert_eq!(a.payload, AuthorizerPayload::HttpV2 { simple: true });
+        assert_eq!(
+            a.identity,
+            [IdentitySource::Header("Authorization".to_owned()), IdentitySource::Query("tenant".to_owned())]
+        );
+        assert_eq!(a.ttl, Duration::from_secs(30));
+        assert_eq!(http.identity_header(), "Authorization");
+        assert!(http.route("GET", "/notes").unwrap().0.authorized);
+        assert!(!http.route("DELETE", "/open").unwrap().0.authorized, "Method * is ANY; Auth NONE");
+        let fallback = http.route("POST", "/anything/else").unwrap().0;
+        assert_eq!(
+            (fallback.path.as_str(), fallback.authorized),
+            ("$default", true),
+            "no Path nor Method: the $default route"
+        );
+        assert!(apis[0].route("GET", "/open").is_none(), "REST routes and HTTP routes stay apart");
+        assert_eq!(ApiSpec::from_template(&template, &BTreeMap::new()).unwrap().api, "NotesApi");
+
+        let refuse = |from: &str, to: &str, expect: &str| {
+            let broken = template.replace(from, to);
+            let error = ApiSpec::all_from_template(&broken, &BTreeMap::new()).unwrap_err().to_string();
+            assert!(error.contains(expect), "{error}");
+        };
+        refuse("ReauthorizeEvery: 30 ", "", "ReauthorizeEvery");
+        refuse(
+            r#"AuthorizerPayloadFormatVersion: "2.0""#,
+            r#"AuthorizerPayloadFormatVersion: "1.0""#,
+            "EnableSimpleResponses",
+        );
+        refuse(r#"AuthorizerPayloadFormatVersion: "2.0""#, "", "1.0 or 2.0");
+        refuse("QueryStrings: [tenant]", "Context: [requestId]", "Identity.Context `requestId`");
+        refuse("QueryStrings: [tenant]", "StageVariables: [v]", "Identity.StageVariables");
+        let per_route = template.replace("QueryStrings: [tenant]", "Context: [routeKey]");
+        let apis = ApiSpec::all_from_template(&per_route, &BTreeMap::new()).unwrap();
+        assert_eq!(apis[1].authorizer.as_ref().unwrap().identity[1], IdentitySource::RouteKey);
+        refuse(
+            "Path: /notes, Method: GET",
+            "Path: /notes, Method: GET, PayloadFormatVersion: '1.0'",
+            "PayloadFormatVersion",
+        );
+        let v1 = template
+            .replace(r#"AuthorizerPayloadFormatVersion: "2.0""#, r#"AuthorizerPayloadFormatVersion: "1.0""#)
+            .replace("EnableSimpleResponses: true", "EnableSimpleResponses: false");
+        let apis = ApiSpec::all_from_template(&v1, &BTreeMap::new()).unwrap();
+        assert_eq!(apis[1].authorizer.as_ref().unwrap().payload, AuthorizerPayload::HttpV1);
     }
 
     #[test]

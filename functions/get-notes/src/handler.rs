@@ -6,10 +6,11 @@
 
 use crate::repo::{NotesRepo, PageKey, RepoError};
 use crate::token;
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use aws_lambda_events::http::{HeaderValue, Method};
+use aws_lambda_events::query_map::QueryMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument as _;
@@ -134,7 +135,9 @@ impl Failure {
     fn public_message(&self) -> String {
         match self {
             Failure::Repo(RepoError::Throttled(_)) => "too many requests right now, try again shortly".to_owned(),
-            Failure::Repo(RepoError::Unavailable(_)) => "notes are temporarily unavailable, try again shortly".to_owned(),
+            Failure::Repo(RepoError::Unavailable(_)) => {
+                "notes are temporarily unavailable, try again shortly".to_owned()
+            }
             Failure::Repo(RepoError::Failed(_)) => "internal error".to_owned(),
             other => other.to_string(),
         }
@@ -254,7 +257,10 @@ fn ask(request: &ApiGatewayProxyRequest) -> Result<Ask<'_>, Failure> {
     }
 }
 
-async fn serve<R: NotesRepo>(app: &App<R>, request: &ApiGatewayProxyRequest) -> Result<ApiGatewayProxyResponse, Failure> {
+async fn serve<R: NotesRepo>(
+    app: &App<R>,
+    request: &ApiGatewayProxyRequest,
+) -> Result<ApiGatewayProxyResponse, Failure> {
     if request.http_method != Method::GET {
         return Err(Failure::Method(request.http_method.to_string()));
     }
@@ -317,16 +323,40 @@ pub async fn handle<R: NotesRepo>(app: &App<R>, request: ApiGatewayProxyRequest)
     .await
 }
 
-/// [`handle`] for the raw event the runtime delivers: an event that is not a
-/// REST API proxy request (a wiring mistake, not a client's) is a 500.
+/// [`handle`] for the raw event the runtime delivers: a REST API proxy
+/// request, or an HTTP API payload 2.0 request (`"version": "2.0"`). Anything
+/// else is a wiring mistake, not a client's: a 500.
 pub async fn handle_event<R: NotesRepo>(app: &App<R>, event: Value) -> ApiGatewayProxyResponse {
-    match serde_json::from_value::<ApiGatewayProxyRequest>(event) {
+    let request = if event.get("version").and_then(Value::as_str) == Some("2.0") {
+        serde_json::from_value::<ApiGatewayV2httpRequest>(event).map(from_http_v2)
+    } else {
+        serde_json::from_value::<ApiGatewayProxyRequest>(event)
+    };
+    match request {
         Ok(request) => handle(app, request).await,
         Err(error) => {
-            tracing::error!(%error, "the event is not an API Gateway REST proxy request");
+            tracing::error!(%error, "the event is not an API Gateway proxy request (REST, or HTTP API payload 2.0)");
             Failure::Repo(RepoError::Failed(error.to_string())).into_response()
         }
     }
+}
+
+/// What this handler reads of an HTTP API payload 2.0 request, in the REST
+/// shape: the method, the query (from the raw query string, so a repeated
+/// parameter is still seen as repeated), the request id, and the authorizer's
+/// context (`requestContext.authorizer.lambda`, where the host puts `principalId`).
+fn from_http_v2(event: ApiGatewayV2httpRequest) -> ApiGatewayProxyRequest {
+    let mut request = ApiGatewayProxyRequest::default();
+    request.http_method = event.request_context.http.method.clone();
+    let query: QueryMap = event.raw_query_string.as_deref().unwrap_or("").parse().unwrap_or_default();
+    request.query_string_parameters = query.clone();
+    request.multi_value_query_string_parameters = query;
+    request.request_context.request_id = event.request_context.request_id;
+    // The type reads `requestContext.authorizer.lambda` into `fields`.
+    if let Some(authorizer) = event.request_context.authorizer {
+        request.request_context.authorizer.fields = authorizer.fields;
+    }
+    request
 }
 
 #[cfg(test)]
@@ -353,8 +383,7 @@ mod tests {
 
     /// A REST proxy event as API Gateway sends it (authorizer context values as strings).
     fn event(method: &str, query: &[(&str, &str)], authorizer: Value) -> ApiGatewayProxyRequest {
-        let single: serde_json::Map<String, Value> =
-            query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+        let single: serde_json::Map<String, Value> = query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
         let mut multi = serde_json::Map::new();
         for (k, v) in query {
             multi.entry((*k).to_owned()).or_insert_with(|| json!([])).as_array_mut().unwrap().push(json!(v));
@@ -493,6 +522,43 @@ mod tests {
         }
     }
 
+    /// An HTTP API payload 2.0 event as API Gateway sends it to the integration.
+    fn http_v2(query: &str, lambda: Value) -> Value {
+        json!({
+            "version": "2.0",
+            "routeKey": "GET /notes",
+            "rawPath": "/prod/notes",
+            "rawQueryString": query,
+            "headers": {"host": "h1t2p3a4p5.execute-api.us-east-1.amazonaws.com"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "h1t2p3a4p5", "stage": "prod", "requestId": "r-1",
+                "routeKey": "GET /notes", "timeEpoch": 1_700_000_000_000_i64,
+                "http": {"method": "GET", "path": "/prod/notes", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+                "authorizer": {"lambda": lambda}
+            },
+            "isBase64Encoded": false
+        })
+    }
+
+    #[tokio::test]
+    async fn http_api_payload_2_events_are_served_alike() {
+        let app = app();
+        let status_of = |r: &ApiGatewayProxyResponse| r.status_code;
+        let ok = handle_event(&app, http_v2("userId=user1&noteId=note1", json!({"principalId": "user1"}))).await;
+        assert_eq!(status_of(&ok), 200);
+        let Some(Body::Text(body)) = &ok.body else { panic!("no body") };
+        assert!(body.contains("Buy milk"), "{body}");
+        let not_owner = handle_event(&app, http_v2("userId=user2", json!({"principalId": "user1"}))).await;
+        assert_eq!(status_of(&not_owner), 403);
+        let read_any =
+            handle_event(&app, http_v2("userId=user2", json!({"principalId": "support", READ_ANY_KEY: true}))).await;
+        assert_eq!(status_of(&read_any), 200, "context values keep their JSON type in payload 2.0");
+        let repeated = handle_event(&app, http_v2("userId=user1&userId=user2", json!({"principalId": "user1"}))).await;
+        assert_eq!(status_of(&repeated), 400, "a repeated parameter is refused, as in REST");
+        let anonymous = handle_event(&app, http_v2("userId=user1", Value::Null)).await;
+        assert_eq!(status_of(&anonymous), 403);
+    }
+
     #[tokio::test]
     async fn no_principal_is_forbidden() {
         let app = app();
@@ -517,14 +583,35 @@ mod tests {
             (vec![("userId", "user1"), ("noteId", &long)], "query parameter `noteId` is longer than 128 characters"),
             (vec![("userId", "user1"), ("userId", "user2")], "query parameter `userId` is given more than once"),
             (vec![("userId", "user1"), ("limit", "0")], "query parameter `limit` must be a whole number from 1 to 100"),
-            (vec![("userId", "user1"), ("limit", "101")], "query parameter `limit` must be a whole number from 1 to 100"),
-            (vec![("userId", "user1"), ("limit", "-1")], "query parameter `limit` must be a whole number from 1 to 100"),
-            (vec![("userId", "user1"), ("limit", "ten")], "query parameter `limit` must be a whole number from 1 to 100"),
+            (
+                vec![("userId", "user1"), ("limit", "101")],
+                "query parameter `limit` must be a whole number from 1 to 100",
+            ),
+            (
+                vec![("userId", "user1"), ("limit", "-1")],
+                "query parameter `limit` must be a whole number from 1 to 100",
+            ),
+            (
+                vec![("userId", "user1"), ("limit", "ten")],
+                "query parameter `limit` must be a whole number from 1 to 100",
+            ),
             (vec![("userId", "user1"), ("limit", "")], "query parameter `limit` must be a whole number from 1 to 100"),
-            (vec![("userId", "user1"), ("limit", "99999999999")], "query parameter `limit` must be a whole number from 1 to 100"),
-            (vec![("userId", "user1"), ("nextToken", "garbage!")], "query parameter `nextToken` is not a token from this listing"),
-            (vec![("userId", "user1"), ("nextToken", "")], "query parameter `nextToken` is not a token from this listing"),
-            (vec![("userId", "user1"), ("noteId", "note1"), ("limit", "2")], "query parameter `limit` applies only to listing, not with `noteId`"),
+            (
+                vec![("userId", "user1"), ("limit", "99999999999")],
+                "query parameter `limit` must be a whole number from 1 to 100",
+            ),
+            (
+                vec![("userId", "user1"), ("nextToken", "garbage!")],
+                "query parameter `nextToken` is not a token from this listing",
+            ),
+            (
+                vec![("userId", "user1"), ("nextToken", "")],
+                "query parameter `nextToken` is not a token from this listing",
+            ),
+            (
+                vec![("userId", "user1"), ("noteId", "note1"), ("limit", "2")],
+                "query parameter `limit` applies only to listing, not with `noteId`",
+            ),
         ];
         for (query, message) in cases {
             let (status, body) = get(&app, &query, as_user("user1")).await;
@@ -565,7 +652,11 @@ mod tests {
         let app = app();
         for (failure, status, message) in [
             (RepoError::Throttled("secret-detail".into()), 503, "too many requests right now, try again shortly"),
-            (RepoError::Unavailable("secret-detail".into()), 503, "notes are temporarily unavailable, try again shortly"),
+            (
+                RepoError::Unavailable("secret-detail".into()),
+                503,
+                "notes are temporarily unavailable, try again shortly",
+            ),
             (RepoError::Failed("secret-detail".into()), 500, "internal error"),
         ] {
             app.repo().fail_with(Some(failure));

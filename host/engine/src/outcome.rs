@@ -10,8 +10,8 @@ use crate::bindings::{self, ContextValue, Decision, Effect, Grant, MethodArn, Re
 use crate::iam::{IamDecision, evaluate};
 use crate::limits::answer;
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
-    ApiGatewayV2CustomAuthorizerSimpleResponse,
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+    ApiGatewayV2CustomAuthorizerIamPolicyResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Map, Value};
@@ -202,10 +202,7 @@ fn valid_method(m: &str) -> bool {
 }
 
 fn valid_path(p: &str) -> bool {
-    p.starts_with('/')
-        && p.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-._~/{}*?+%@:$!&=;'()".contains(&b)
-        })
+    p.starts_with('/') && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/{}*?+%@:$!&=;'()".contains(&b))
 }
 
 fn valid_context_key(k: &str) -> bool {
@@ -237,7 +234,9 @@ fn convert_context(entries: Vec<(String, ContextValue)>) -> Result<Context, Fail
             ContextValue::Boolean(b) => Value::Bool(b),
             ContextValue::Number(n) => match serde_json::Number::from_f64(n) {
                 Some(n) => Value::Number(n),
-                None => return Err(Failure::Malformed(format!("context `{key}` is not a finite number"))),
+                None => {
+                    return Err(Failure::Malformed(format!("context `{key}` is not a finite number")));
+                }
             },
         };
         if context.insert(key.clone(), value).is_some() {
@@ -287,11 +286,7 @@ fn check(d: Decision, arn: &MethodArn) -> Result<Outcome, Failure> {
                 return Err(Failure::Malformed("allow without grants".to_owned()));
             }
             if d.grants.len() > answer::MAX_GRANTS {
-                return Err(Failure::Oversized(format!(
-                    "{} grants, at most {}",
-                    d.grants.len(),
-                    answer::MAX_GRANTS
-                )));
+                return Err(Failure::Oversized(format!("{} grants, at most {}", d.grants.len(), answer::MAX_GRANTS)));
             }
             for g in &d.grants {
                 if !valid_method(&g.method) || !valid_path(&g.path) {
@@ -360,7 +355,8 @@ impl AuthorizerResponse {
 
     /// The JSON the Lambda runtime sends back: the document, or the error document.
     pub fn to_json(&self) -> Value {
-        self.document().unwrap_or_else(|| serde_json::json!({ "errorType": "Unauthorized", "errorMessage": "Unauthorized" }))
+        self.document()
+            .unwrap_or_else(|| serde_json::json!({ "errorType": "Unauthorized", "errorMessage": "Unauthorized" }))
     }
 
     /// The IAM policy, for the policy responses.
@@ -458,12 +454,28 @@ pub fn respond_for(
     };
     if kind == RequestKind::HttpV2 {
         let mut http = HttpPolicyResponse::default();
+        http.context = match outcome {
+            Outcome::Allow(_) | Outcome::Deny { .. } => {
+                with_principal(response.context, response.principal_id.as_deref())
+            }
+            _ => response.context,
+        };
         http.principal_id = response.principal_id;
         http.policy_document = response.policy_document;
-        http.context = response.context;
         return AuthorizerResponse::HttpPolicy(Box::new(http));
     }
     AuthorizerResponse::Policy(Box::new(response))
+}
+
+/// Payload 2.0 answers also carry the principal in the context as
+/// `principalId` (overriding a policy's own key of that name): a simple
+/// response has no `principalId` field, and a payload 2.0 integration reads
+/// the caller from `requestContext.authorizer.lambda`, which is the context.
+fn with_principal(mut context: Context, principal: Option<&str>) -> Context {
+    if let Some(principal) = principal {
+        context.insert("principalId".to_owned(), Value::String(principal.to_owned()));
+    }
+    context
 }
 
 /// The simple answer: a yes/no for this route only. An allow is a yes when
@@ -474,9 +486,11 @@ fn simple_response(outcome: &Outcome, arn: &MethodArn) -> SimpleResponse {
         Outcome::Allow(a) => {
             let document = allow_response(a, arn).policy_document;
             response.is_authorized = evaluate(&document, &arn.to_arn()) == IamDecision::Allow;
-            response.context = a.context.clone();
+            response.context = with_principal(a.context.clone(), Some(&a.principal_id));
         }
-        Outcome::Deny { context, .. } => response.context = context.clone(),
+        Outcome::Deny { principal_id, context } => {
+            response.context = with_principal(context.clone(), Some(principal_id))
+        }
         Outcome::Unauthorized | Outcome::FailClosed(_) => {}
     }
     response

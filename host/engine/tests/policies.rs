@@ -139,7 +139,8 @@ fn loading_checks_the_module_and_its_config() {
     assert!(matches!(err, LoadError::Config(_)), "{err}");
     assert!(err.to_string().contains("invalid config"), "{err}");
     assert!(matches!(engine.load(&bytes, "not json", None), Err(LoadError::Config(_))));
-    let policy = engine.load(&bytes, &policy_artifacts::policy_file("static-token/config.json"), Some("v1".into())).unwrap();
+    let policy =
+        engine.load(&bytes, &policy_artifacts::policy_file("static-token/config.json"), Some("v1".into())).unwrap();
     assert_eq!(policy.id().sha256, authz_engine::sha256_hex(&bytes));
     assert_eq!(policy.id().version.as_deref(), Some("v1"));
     assert!(policy.is_preinitialized(), "the config is applied once, at load");
@@ -196,7 +197,10 @@ fn every_authorizer_kind_goes_through_the_same_policy() {
     }
     // HTTP API 2.0: the configured format decides the shape; nothing else changes.
     let v2 = fixture("events/http-v2-abc123.json");
-    assert_eq!(run_as(&engine, &policy, &v2, Simple).1.to_json(), json!({"isAuthorized": true, "context": {}}));
+    assert_eq!(
+        run_as(&engine, &policy, &v2, Simple).1.to_json(),
+        json!({"isAuthorized": true, "context": {"principalId": "user1"}})
+    );
     let iam = run_as(&engine, &policy, &v2, Iam).1.to_json();
     assert_eq!(iam["principalId"], "user1");
     assert_eq!(
@@ -225,7 +229,10 @@ fn websocket_connect_needs_a_connect_grant() {
     assert!(response.authorizes(connect), "{response:?}");
     assert!(!response.authorizes(&connect.replace("$connect", "$disconnect")));
     // AWS's own example carries no Authorization header.
-    assert_eq!(run(&engine, &policy, &fixture("events/websocket-authorizer-aws-docs.json")).1, AuthorizerResponse::Unauthorized);
+    assert_eq!(
+        run(&engine, &policy, &fixture("events/websocket-authorizer-aws-docs.json")).1,
+        AuthorizerResponse::Unauthorized
+    );
 }
 
 #[test]
@@ -234,7 +241,10 @@ fn http_api_failures_fail_closed_in_both_formats() {
     let engine = engine();
     let policy = static_token(&engine);
     let wrong = fixture("events/http-v2-abc123.json").replace("\"abc123\"", "\"nope\"");
-    assert_eq!(run_as(&engine, &policy, &wrong, Simple).1.to_json(), json!({"isAuthorized": false, "context": {}}));
+    assert_eq!(
+        run_as(&engine, &policy, &wrong, Simple).1.to_json(),
+        json!({"isAuthorized": false, "context": {"principalId": "anonymous"}})
+    );
     let denied = run_as(&engine, &policy, &wrong, Iam).1;
     assert_eq!(denied.to_json()["policyDocument"]["Statement"][0]["Effect"], "Deny");
     // No identity: 401 in both; an unusable event: 401 in both.

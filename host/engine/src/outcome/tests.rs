@@ -217,15 +217,15 @@ fn http_api_simple_responses_row_by_row() {
     let mut d = decision(Effect::Allow, "user1", &[("GET", "/notes")]);
     d.context = vec![("role".to_owned(), ContextValue::Text("reader".to_owned()))];
     let allowed = check_decision(d, &v2_arn());
-    assert_eq!(simple(&allowed), json!({"isAuthorized": true, "context": {"role": "reader"}}));
+    assert_eq!(simple(&allowed), json!({"isAuthorized": true, "context": {"role": "reader", "principalId": "user1"}}));
     // An allow whose grants do not cover this route is a no, as the IAM policy would be.
     let elsewhere = check_decision(decision(Effect::Allow, "user1", &[("DELETE", "/notes")]), &v2_arn());
-    assert_eq!(simple(&elsewhere), json!({"isAuthorized": false, "context": {}}));
+    assert_eq!(simple(&elsewhere), json!({"isAuthorized": false, "context": {"principalId": "user1"}}));
     let mut denied = decision(Effect::Deny, "user1", &[]);
     denied.context = vec![("reason".to_owned(), ContextValue::Text("suspended".to_owned()))];
     assert_eq!(
         simple(&check_decision(denied, &v2_arn())),
-        json!({"isAuthorized": false, "context": {"reason": "suspended"}})
+        json!({"isAuthorized": false, "context": {"reason": "suspended", "principalId": "user1"}})
     );
     assert_eq!(simple(&Outcome::Unauthorized), json!({"errorType": "Unauthorized", "errorMessage": "Unauthorized"}));
     for failure in [Failure::NoPolicy, Failure::Timeout { budget_ms: 1 }, Failure::Trap("x".to_owned())] {
@@ -254,10 +254,11 @@ fn http_api_iam_responses_have_no_usage_identifier_key() {
                     "Resource": ["arn:aws:execute-api:us-east-1:123456789012:h1t2p3a4p5/prod/GET/notes"]
                 }]
             },
-            "context": {}
+            "context": {"principalId": "user1"}
         })
     );
-    let failed = respond_for(&Outcome::FailClosed(Failure::NoPolicy), Some(&v2_arn()), RequestKind::HttpV2, ResponseFormat::Iam);
+    let failed =
+        respond_for(&Outcome::FailClosed(Failure::NoPolicy), Some(&v2_arn()), RequestKind::HttpV2, ResponseFormat::Iam);
     assert_eq!(failed.to_json()["principalId"], FAIL_CLOSED_PRINCIPAL);
     assert!(!failed.authorizes(&v2_arn().to_arn()));
     // Payload 1.0 is answered as REST is, whatever the format says.
