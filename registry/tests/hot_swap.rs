@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+mod fault_proxy;
+use fault_proxy::{Fault, FaultProxy, Step};
+
 const POLICY: &str = "notes-authz";
 /// SHA-256 of `abc123`, the token every decision here presents.
 const ABC123: &str = "6ca13d52ca70c883e0f0bb101e425a89e8624de51db2d2392593af6a84118090";
@@ -57,7 +60,13 @@ fn config(generation: u32) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn publish(registry: &Registry, module: &[u8], config: &[u8], activate: bool, key: Option<&SigningKeyPair>) -> u64 {
+async fn publish(
+    registry: &Registry,
+    module: &[u8],
+    config: &[u8],
+    activate: bool,
+    key: Option<&SigningKeyPair>,
+) -> u64 {
     let publication = Publication {
         policy: POLICY,
         module,
@@ -69,7 +78,12 @@ async fn publish(registry: &Registry, module: &[u8], config: &[u8], activate: bo
     registry.publish(&publication, activate, authz_engine::now_ms()).await.unwrap().version
 }
 
-fn watcher(stack: &Stack, interval: Duration, trusted_keys: Vec<TrustedKey>, cache: Option<CodeCache>) -> PolicyWatcher {
+fn watcher(
+    stack: &Stack,
+    interval: Duration,
+    trusted_keys: Vec<TrustedKey>,
+    cache: Option<CodeCache>,
+) -> PolicyWatcher {
     // A generous decision budget: these tests share two cores with compiles
     // and moto, and a starved decision timing out (correctly failing closed)
     // is not what they are about.
@@ -93,10 +107,16 @@ fn event() -> serde_json::Value {
 /// `(principal, generation)` of an Allow, or the principal of anything else.
 fn decide(watcher: &PolicyWatcher) -> (String, Option<u64>) {
     let serving = watcher.current();
-    let (_, response) =
-        authorize(watcher.engine(), serving.as_deref().map(|a| &*a.policy), event(), "Authorization", authz_engine::now_ms());
+    let (_, response) = authorize(
+        watcher.engine(),
+        serving.as_deref().map(|a| &*a.policy),
+        event(),
+        "Authorization",
+        authz_engine::now_ms(),
+    );
     let AuthorizerResponse::Policy(response) = response else { panic!("a TOKEN event is never unauthorized here") };
-    let allowed = response.policy_document.statement.iter().any(|s| s.effect == aws_lambda_events::iam::IamPolicyEffect::Allow);
+    let allowed =
+        response.policy_document.statement.iter().any(|s| s.effect == aws_lambda_events::iam::IamPolicyEffect::Allow);
     // Context numbers travel as JSON numbers (f64), as API Gateway keeps them.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let generation = response.context.get("generation").and_then(serde_json::Value::as_f64).map(|g| g as u64);
@@ -156,13 +176,25 @@ async fn activate_and_rollback_move_the_pointer_and_keep_the_audit_log() {
     assert_serves(&w, 2);
     assert_eq!(r.rollback(POLICY, "ops", authz_engine::now_ms()).await.unwrap().active.version, 1);
     assert!(matches!(r.rollback(POLICY, "ops", authz_engine::now_ms()).await, Err(RegistryError::NoPrevious(_))));
-    assert!(matches!(r.activate(POLICY, 9, "ops", authz_engine::now_ms()).await, Err(RegistryError::NoSuchVersion { .. })));
+    assert!(matches!(
+        r.activate(POLICY, 9, "ops", authz_engine::now_ms()).await,
+        Err(RegistryError::NoSuchVersion { .. })
+    ));
 
     let history = r.history(POLICY).await.unwrap();
     assert_eq!(history.versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(history.active.as_ref().map(|a| a.active.version), Some(1));
     let actions: Vec<(&str, u64)> = history.events.iter().map(|e| (e.action.as_str(), e.version)).collect();
-    for expected in [("publish", 1), ("activate", 1), ("publish", 2), ("activate", 2), ("publish", 3), ("activate", 3), ("rollback", 2), ("rollback", 1)] {
+    for expected in [
+        ("publish", 1),
+        ("activate", 1),
+        ("publish", 2),
+        ("activate", 2),
+        ("publish", 3),
+        ("activate", 3),
+        ("rollback", 2),
+        ("rollback", 1),
+    ] {
         assert!(actions.contains(&expected), "{expected:?} missing from the audit log {actions:?}");
     }
     assert_eq!(actions.len(), 8, "{actions:?}");
@@ -180,8 +212,14 @@ async fn concurrent_publishes_never_overwrite_each_other() {
         let registry = stack.registry.clone();
         racers.spawn(async move {
             let (module, config) = (module(), config(generation));
-            let publication =
-                Publication { policy: POLICY, module: &module, config: &config, publisher: "racer", signature: None, note: None };
+            let publication = Publication {
+                policy: POLICY,
+                module: &module,
+                config: &config,
+                publisher: "racer",
+                signature: None,
+                note: None,
+            };
             registry.publish(&publication, true, authz_engine::now_ms()).await
         });
     }
@@ -211,9 +249,14 @@ async fn tampered_garbage_and_wrong_world_versions_are_refused_while_the_old_one
     // Tampered: the stored config no longer matches the digest the registry recorded.
     let v2 = publish(&stack.registry, &module(), &config(2), true, None).await;
     let record = stack.registry.version(POLICY, v2).await.unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).build());
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).build());
     let put = |body: Vec<u8>| {
-        s3.put_object().bucket("policies").key(&record.config_key).body(aws_sdk_s3::primitives::ByteStream::from(body)).send()
+        s3.put_object()
+            .bucket("policies")
+            .key(&record.config_key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
     };
     put(config(666)).await.unwrap();
     match w.check().await {
@@ -275,7 +318,9 @@ async fn with_trusted_keys_only_versions_they_signed_are_activated() {
 
     publish(&stack.registry, &module(), &config(3), true, Some(&stranger)).await;
     match w.check().await {
-        CheckOutcome::Rejected { reason, .. } => assert!(reason.contains("does not verify"), "{reason}"),
+        CheckOutcome::Rejected { reason, .. } => {
+            assert!(reason.contains("does not verify"), "{reason}")
+        }
         other => panic!("stranger's signature accepted: {other:?}"),
     }
     assert_serves(&w, 2);
@@ -313,6 +358,57 @@ async fn decisions_continue_on_the_last_good_version_when_the_registry_stops() {
     stack.registry.ensure_storage().await.unwrap();
     assert_eq!(w.check().await, CheckOutcome::NoActiveVersion);
     assert_serves(&w, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_at_any_step_of_a_swap_keeps_the_good_version_until_it_ends() {
+    let stack = stack().await;
+    let proxy = FaultProxy::start(stack.moto.endpoint()).await;
+    let through_proxy = Registry::new(
+        &sdk_for(proxy.endpoint()).await,
+        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
+    );
+    let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
+    let watch =
+        WatchConfig { policy: POLICY.to_owned(), check_interval: Duration::ZERO, trusted_keys: vec![], cache: None };
+    let w = PolicyWatcher::new(Engine::new(limits).unwrap(), through_proxy, watch);
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }));
+
+    // Past the SDK's 3 s attempt timeout; a short delay only slows the swap down.
+    let stalled = Fault::Slow(Duration::from_secs(4));
+    let mut generation = 1;
+    for step in [Step::Pointer, Step::Module, Step::Config] {
+        for fault in [Fault::Error, stalled, Fault::Corrupt] {
+            let next = generation + 1;
+            publish(&stack.registry, &module(), &config(next), true, None).await;
+            proxy.set(Some((step, fault)));
+            let started = Instant::now();
+            let outcome = w.check().await;
+            assert!(
+                matches!(outcome, CheckOutcome::Unreachable(_) | CheckOutcome::Rejected { .. }),
+                "{step:?} {fault:?}: {outcome:?}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{step:?} {fault:?}: the check took {:?}",
+                started.elapsed()
+            );
+            assert_serves(&w, generation);
+            // The fault ends: the next check takes the version (a refused one is not remembered).
+            proxy.set(None);
+            assert!(
+                matches!(w.check().await, CheckOutcome::Swapped { .. }),
+                "{step:?} {fault:?}: not taken after the fault"
+            );
+            assert_serves(&w, next);
+            generation = next;
+        }
+    }
+    proxy.set(Some((Step::Module, Fault::Slow(Duration::from_millis(500)))));
+    publish(&stack.registry, &module(), &config(generation + 1), true, None).await;
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }), "a slow but answering registry still swaps");
+    assert_serves(&w, generation + 1);
 }
 
 #[tokio::test]
