@@ -18,8 +18,11 @@ fn event(name: &str) -> anyhow::Result<Value> {
 fn main() -> anyhow::Result<()> {
     let engine = Engine::new(Limits::default())?;
     let mut trap_event = event("events/request-abc123.json")?;
-    if let Some(headers) = trap_event.get_mut("headers").and_then(Value::as_object_mut) {
-        headers.insert("x-trap".to_owned(), "1".into());
+    // REST REQUEST events carry headers twice; the multi-value map wins.
+    for (field, value) in [("headers", Value::from("1")), ("multiValueHeaders", serde_json::json!(["1"]))] {
+        if let Some(headers) = trap_event.get_mut(field).and_then(Value::as_object_mut) {
+            headers.insert("x-trap".to_owned(), value);
+        }
     }
     let hostile = std::fs::read(policy_artifacts::HOSTILE)?;
     let good = engine.load(
@@ -50,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         ("grant path without a leading /", r#"{"mode":"bad-grant","method":"GET","path":"notes"}"#.into()),
         ("grant path injecting JSON", r#"{"mode":"bad-grant","method":"GET","path":"/notes\"]}"}"#.into()),
         ("allow without grants", r#"{"mode":"allow-without-grants"}"#.into()),
+        ("principal that is not UTF-8", r#"{"mode":"invalid-utf8"}"#.into()),
         ("tries files, environment, sockets", escape),
         ("keeps state across decisions (second decision)", r#"{"mode":"remember","bytes":300000}"#.into()),
     ];

@@ -112,6 +112,7 @@ fn policy_errors_and_bad_answers_fail_closed() {
         (r#"{"mode":"bad-grant","method":"GET","path":"notes"}"#, "malformed"),
         (r#"{"mode":"bad-grant","method":"GET","path":"/notes\"]}"}"#, "malformed"),
         (r#"{"mode":"allow-without-grants"}"#, "malformed"),
+        (r#"{"mode":"invalid-utf8"}"#, "utf-8"),
     ];
     for (config, expected) in cases {
         let v = fails_closed(&engine, config, second);

@@ -42,6 +42,9 @@ pub enum Config {
     BadGrant { method: String, path: String },
     /// Allow with no grants at all.
     AllowWithoutGrants,
+    /// Allow with a principal that is not UTF-8: an ill-formed answer that
+    /// only a guest bypassing Rust's string checks can send.
+    InvalidUtf8,
     /// Try the filesystem, environment and network; allow (with what leaked
     /// in the context) if any of it works, deny otherwise.
     Escape { port: u16 },
@@ -121,6 +124,13 @@ impl Policy for Hostile {
                 Decision::allow("well-behaved", vec![Grant::new(method.clone(), path.clone())])
             }
             Config::AllowWithoutGrants => Decision::allow("well-behaved", Vec::new()),
+            Config::InvalidUtf8 => {
+                // SAFETY: not sound, on purpose: the bytes are never read as a
+                // str here, only lowered as they are for the host to refuse.
+                #[allow(unsafe_code, reason = "an ill-formed string is the point")]
+                let principal = unsafe { String::from_utf8_unchecked(vec![b'u', 0xff, 0xfe, b'1']) };
+                Decision::allow(principal, allow().grants)
+            }
             Config::Escape { port } => escape(*port),
             Config::Remember { bytes } => {
                 static DECISIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
