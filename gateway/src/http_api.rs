@@ -7,7 +7,7 @@
 //! and what the authorizer expects cannot drift apart.
 
 use crate::authorizer::AuthorizerPolicy;
-use crate::server::Call;
+use crate::server::{ACCOUNT, API_ID, Call, REGION};
 use crate::template::Route;
 use authz_engine::HttpApiCall;
 use aws_lambda_events::apigw::{
@@ -24,11 +24,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// The call as the engine's event builder takes it.
-pub(crate) fn call(c: &Call<'_>, account: &str, region: &str, api: &str, identity_source: Vec<String>) -> HttpApiCall {
+pub(crate) fn call(c: &Call<'_>, identity_source: Vec<String>) -> HttpApiCall {
     HttpApiCall {
-        region: region.to_owned(),
-        account_id: account.to_owned(),
-        api_id: api.to_owned(),
+        region: REGION.to_owned(),
+        account_id: ACCOUNT.to_owned(),
+        api_id: API_ID.to_owned(),
         stage: c.stage.to_owned(),
         route_key: route_key(c.route),
         method: c.method.clone(),
@@ -62,13 +62,13 @@ pub(crate) fn v1_authorizer_event(c: &Call<'_>, identity: &[String], method_arn:
     identity_description.source_ip = Some(c.peer.ip().to_string());
     let mut context = ApiGatewayV2CustomAuthorizerV1RequestTypeRequestContext::default();
     context.path = Some(format!("/{}{}", c.stage, c.path));
-    context.account_id = Some(crate::server::ACCOUNT.to_owned());
+    context.account_id = Some(ACCOUNT.to_owned());
     context.stage = Some(c.stage.to_owned());
     context.request_id = Some(c.id.to_owned());
     context.identity = identity_description;
     context.resource_path = Some(c.route.path.clone());
     context.http_method = c.method.clone();
-    context.apiid = Some(crate::server::API_ID.to_owned());
+    context.apiid = Some(API_ID.to_owned());
     let mut event = ApiGatewayV2CustomAuthorizerV1Request::default();
     event.version = Some("1.0".to_owned());
     event.type_ = Some("REQUEST".to_owned());

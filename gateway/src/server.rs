@@ -169,8 +169,9 @@ impl Call<'_> {
         (!values.is_empty()).then(|| values.join(","))
     }
 
+    /// This call as the engine's HTTP API event builder takes it.
     pub(crate) fn http_api_call(&self, identity_source: Vec<String>) -> HttpApiCall {
-        crate::http_api::call(self, ACCOUNT, REGION, API_ID, identity_source)
+        crate::http_api::call(self, identity_source)
     }
 }
 
