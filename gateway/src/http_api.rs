@@ -15,11 +15,9 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV1RequestTypeRequestContext,
     ApiGatewayV2httpRequest, ApiGatewayV2httpResponse,
 };
-use aws_lambda_events::encodings::Body;
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -111,11 +109,7 @@ pub(crate) fn integration_event(c: &Call<'_>, body: Bytes, authorized: Option<&A
         context.authorizer = Some(authorizer);
     }
     request.request_context = context;
-    (request.body, request.is_base64_encoded) = match std::str::from_utf8(&body) {
-        _ if body.is_empty() => (None, false),
-        Ok(text) => (Some(text.to_owned()), false),
-        Err(_) => (Some(base64::engine::general_purpose::STANDARD.encode(&body)), true),
-    };
+    (request.body, request.is_base64_encoded) = crate::server::request_body(&body);
     let mut event = serde_json::to_value(request).unwrap_or(Value::Null);
     if let Some(fields) = event.as_object_mut() {
         // Fields the type carries for other payloads; a payload 2.0 integration event has none of them.
@@ -136,16 +130,7 @@ pub(crate) fn to_http(mut value: Value, id: &str) -> Result<Response, String> {
             serde_json::from_value(value).map_err(|e| format!("malformed response: {e}"))?;
         let status =
             u16::try_from(r.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()).ok_or("bad statusCode")?;
-        let body: Vec<u8> = match r.body {
-            None | Some(Body::Empty) => Vec::new(),
-            Some(Body::Text(text)) if r.is_base64_encoded => base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|_| "isBase64Encoded body is not base64")?,
-            Some(Body::Text(text)) => text.into_bytes(),
-            Some(Body::Binary(bytes)) => bytes,
-            Some(_) => return Err("unsupported body encoding".to_owned()),
-        };
-        let mut response = (status, body).into_response();
+        let mut response = (status, crate::server::body_bytes(r.body, r.is_base64_encoded)?).into_response();
         let out = response.headers_mut();
         for (name, value) in r.headers.iter() {
             out.insert(name.clone(), value.clone());

@@ -345,11 +345,7 @@ fn proxy_event(call: &Call<'_>, body: Bytes, authorized: Option<&AuthorizerPolic
     request.query_string_parameters = single.into();
     request.multi_value_query_string_parameters = multi.into();
     request.path_parameters = call.path_parameters.clone().into_iter().collect();
-    (request.body, request.is_base64_encoded) = match std::str::from_utf8(&body) {
-        _ if body.is_empty() => (None, false),
-        Ok(text) => (Some(text.to_owned()), false),
-        Err(_) => (Some(base64::engine::general_purpose::STANDARD.encode(&body)), true),
-    };
+    (request.body, request.is_base64_encoded) = request_body(&body);
     let mut context = ApiGatewayProxyRequestContext::default();
     context.account_id = Some(ACCOUNT.to_owned());
     context.apiid = Some(API_ID.to_owned());
@@ -386,16 +382,7 @@ fn proxy_event(call: &Call<'_>, body: Bytes, authorized: Option<&AuthorizerPolic
 fn to_http(r: ApiGatewayProxyResponse, id: &str) -> Result<Response, String> {
     let status =
         u16::try_from(r.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()).ok_or("bad statusCode")?;
-    let body: Vec<u8> = match r.body {
-        None | Some(Body::Empty) => Vec::new(),
-        Some(Body::Text(text)) if r.is_base64_encoded => {
-            base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| "isBase64Encoded body is not base64")?
-        }
-        Some(Body::Text(text)) => text.into_bytes(),
-        Some(Body::Binary(bytes)) => bytes,
-        Some(_) => return Err("unsupported body encoding".to_owned()),
-    };
-    let mut response = (status, body).into_response();
+    let mut response = (status, body_bytes(r.body, r.is_base64_encoded)?).into_response();
     let out = response.headers_mut();
     for (name, value) in r.multi_value_headers.iter().chain(r.headers.iter()) {
         out.insert(name.clone(), value.clone());
@@ -404,4 +391,26 @@ fn to_http(r: ApiGatewayProxyResponse, id: &str) -> Result<Response, String> {
         out.insert(HeaderName::from_static("x-amzn-requestid"), value);
     }
     Ok(response)
+}
+
+/// An integration response's body as bytes (REST and HTTP API answers alike).
+pub(crate) fn body_bytes(body: Option<Body>, is_base64_encoded: bool) -> Result<Vec<u8>, String> {
+    Ok(match body {
+        None | Some(Body::Empty) => Vec::new(),
+        Some(Body::Text(text)) if is_base64_encoded => {
+            base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| "isBase64Encoded body is not base64")?
+        }
+        Some(Body::Text(text)) => text.into_bytes(),
+        Some(Body::Binary(bytes)) => bytes,
+        Some(_) => return Err("unsupported body encoding".to_owned()),
+    })
+}
+
+/// A request body as an event carries it: text as is, anything else in base64.
+pub(crate) fn request_body(body: &[u8]) -> (Option<String>, bool) {
+    match std::str::from_utf8(body) {
+        _ if body.is_empty() => (None, false),
+        Ok(text) => (Some(text.to_owned()), false),
+        Err(_) => (Some(base64::engine::general_purpose::STANDARD.encode(body)), true),
+    }
 }
