@@ -10,7 +10,7 @@
 //! other, and matches the version activated before it once the swap has
 //! settled. No other 5xx, no wrong decision, and resident memory flat.
 //!
-//! `AUTHZ_SOAK_SECS` sets the length (default 40); `scripts/soak` runs it
+//! `AUTHZ_SOAK_SECS` sets the length (default and least 48); `scripts/soak` runs it
 //! longer in release and prints the figures recorded in RELIABILITY.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -49,10 +49,12 @@ enum Said {
     Other,
 }
 
+/// Eight bytes per answer.
 struct Answer {
-    caller: Caller,
-    started: Instant,
+    /// When the request started, in ms since the run started.
+    at_ms: u32,
     status: u16,
+    caller: Caller,
     said: Said,
 }
 
@@ -77,7 +79,7 @@ impl Drop for Thaw {
 
 #[test]
 fn swaps_and_an_outage_under_load_lose_nothing() {
-    let secs: u64 = std::env::var("AUTHZ_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(40).max(30);
+    let secs: u64 = std::env::var("AUTHZ_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(48).max(48);
     let total = Duration::from_secs(secs);
     // Cache off: every request is decided by the version in force.
     let local = Local::start_with(ApiKind::Rest, 0, |_| {}, None);
@@ -95,6 +97,7 @@ fn swaps_and_an_outage_under_load_lose_nothing() {
     let clients: Vec<_> = (0..3)
         .map(|n| {
             let (url, answers, stop) = (local.url.clone(), Arc::clone(&answers), Arc::clone(&stop));
+            let ms_since_start = move |t: Instant| u32::try_from((t - started).as_millis()).unwrap_or(u32::MAX);
             std::thread::spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder()
                     .http_status_as_error(false)
@@ -133,16 +136,19 @@ fn swaps_and_an_outage_under_load_lose_nothing() {
                     } else {
                         Said::Other
                     };
-                    mine.push(Answer { caller, started: at, status, said });
+                    mine.push(Answer { at_ms: ms_since_start(at), status, caller, said });
                 }
                 answers.lock().unwrap().extend(mine);
             })
         })
         .collect();
 
-    // The timeline: swaps at 1/7, 2/7 and 3/7 of the run, the outage from
-    // 4/7 for OUTAGE, swaps again at 5.5/7 and 6/7 (or right after the outage).
-    let at = |sevenths: f64| started + total.mul_f64(sevenths / 7.0);
+    // The timeline: the run in 8 to 12 slots of at least 6 s (time for a swap
+    // to settle and be checked), a swap at the start of each but the first
+    // (alternating the two configs), the outage instead of the swap in the
+    // middle one.
+    let slots = u32::try_from(secs / 6).unwrap_or(12).clamp(8, 12);
+    let at = |slot: u32| started + total.mul_f64(f64::from(slot) / f64::from(slots));
     let mut versions = vec![(started, true)]; // (activated at, def456 allowed)
     let mut rss = vec![(Instant::now(), rss_kib())];
     let swap = |to_allow: bool, versions: &mut Vec<(Instant, bool)>| {
@@ -156,23 +162,24 @@ fn swaps_and_an_outage_under_load_lose_nothing() {
             rss.push((Instant::now(), rss_kib()));
         }
     };
-    for (i, point) in [1.0, 2.0, 3.0].into_iter().enumerate() {
-        sample_until(at(point), &mut rss);
-        swap(i % 2 == 1, &mut versions);
-    }
-    sample_until(at(4.0), &mut rss);
     let pid = local.moto.pid().unwrap();
-    let outage_from = Instant::now();
-    signal(pid, "-STOP");
-    let thaw = Thaw(pid);
-    sample_until(outage_from + OUTAGE, &mut rss);
-    drop(thaw);
-    let outage_to = Instant::now();
-    for (i, point) in [5.5, 6.0].into_iter().enumerate() {
-        sample_until(at(point), &mut rss);
-        swap(i % 2 == 0, &mut versions);
+    let mut outage = (started, started);
+    for k in 1..slots {
+        sample_until(at(k), &mut rss);
+        if k == slots / 2 {
+            let from = Instant::now();
+            signal(pid, "-STOP");
+            let thaw = Thaw(pid);
+            sample_until(from + OUTAGE, &mut rss);
+            drop(thaw);
+            outage = (from, Instant::now());
+        } else {
+            let allow = !versions.last().unwrap().1;
+            swap(allow, &mut versions);
+        }
     }
-    sample_until(at(7.0), &mut rss);
+    sample_until(at(slots), &mut rss);
+    let (outage_from, outage_to) = outage;
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client.join().unwrap();
@@ -194,35 +201,43 @@ fn swaps_and_an_outage_under_load_lose_nothing() {
     let mut statuses: BTreeMap<(String, u16), u64> = BTreeMap::new();
     let mut wrong = Vec::new();
     let mut expected_5xx = 0;
+    let mut version_checked = 0;
     for a in answers.iter() {
+        let t = started + Duration::from_millis(u64::from(a.at_ms));
+        if a.caller == Caller::Def456 && settled(t).is_some() {
+            version_checked += 1;
+        }
         *statuses.entry((format!("{:?}", a.caller), a.status)).or_default() += 1;
         let ok = match (a.caller, a.status) {
             (Caller::NoToken, 401) => true,
             (Caller::Wrong, 403) => a.said == Said::ExplicitDeny,
             (Caller::Abc123, 200) => true,
-            (Caller::Def456, 200) => settled(a.started) != Some(false),
-            (Caller::Def456, 403) => settled(a.started) != Some(true) && a.said == Said::NotAuthorized,
-            (Caller::Abc123 | Caller::Def456, 503) if in_outage(a.started) => {
+            (Caller::Def456, 200) => settled(t) != Some(false),
+            (Caller::Def456, 403) => settled(t) != Some(true) && a.said == Said::NotAuthorized,
+            (Caller::Abc123 | Caller::Def456, 503) if in_outage(t) => {
                 expected_5xx += 1;
                 true
             }
             _ => false,
         };
         if !ok {
-            wrong.push(format!("{:?} at {:?}: {} {:?}", a.caller, a.started - started, a.status, a.said));
+            wrong.push(format!("{:?} at {} ms: {} {:?}", a.caller, a.at_ms, a.status, a.said));
         }
     }
-    // Memory: after the first swap (warm), against the end.
-    let warm = rss.iter().find(|(t, _)| *t >= versions[1].0).map_or(0, |r| r.1);
+    // Memory: after three swaps (the pool's slots keep the images of the
+    // last versions they ran until reused, so the first swaps add some),
+    // against the end.
+    let warm = rss.iter().find(|(t, _)| *t >= versions[3].0).map_or(0, |r| r.1);
     let peak = rss.iter().map(|r| r.1).max().unwrap_or(0);
     let end = rss.last().map_or(0, |r| r.1);
     println!(
-        "soak: {} requests in {:.1} s ({:.0}/s), {} swaps, outage {:.1} s; expected 503s {}, wrong {}; RSS KiB warm {} peak {} end {}",
+        "soak: {} requests in {:.1} s ({:.0}/s), {} swaps, outage {:.1} s; def456 answers checked against the version in force {}; expected 503s {}, wrong {}; RSS KiB warm {} peak {} end {}",
         answers.len(),
         elapsed.as_secs_f64(),
         answers.len() as f64 / elapsed.as_secs_f64(),
         versions.len() - 1,
         (outage_to - outage_from).as_secs_f64(),
+        version_checked,
         expected_5xx,
         wrong.len(),
         warm,
@@ -243,10 +258,17 @@ fn swaps_and_an_outage_under_load_lose_nothing() {
         wrong.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
     // Every kind of caller was served in every phase, including the outage (decisions need no registry).
-    let served_during_outage = answers
-        .iter()
-        .filter(|a| a.caller == Caller::Wrong && a.status == 403 && a.started >= outage_from && a.started < outage_to)
-        .count();
+    let in_window = |a: &&Answer| {
+        let t = started + Duration::from_millis(u64::from(a.at_ms));
+        t >= outage_from && t < outage_to
+    };
+    let served_during_outage =
+        answers.iter().filter(|a| a.caller == Caller::Wrong && a.status == 403).filter(in_window).count();
     assert!(served_during_outage > 0, "no decision was served while the registry was out");
+    // Each settled version was seen deciding def456, not only "either version".
+    assert!(
+        version_checked >= 20 * (versions.len() - 1),
+        "only {version_checked} answers were checked against a version"
+    );
     assert!(end < warm + 32 * 1024, "resident memory grew from {warm} KiB to {end} KiB");
 }
