@@ -185,6 +185,23 @@ fn simple_answers_are_cached_per_route_only_with_the_route_in_the_key() {
 }
 
 #[test]
+fn an_http_api_with_payload_1_0_authorizer_events_is_served_too() {
+    // Payload 1.0: a REST-like REQUEST event, answered with an IAM policy.
+    let local = Local::start_with(
+        ApiKind::Http,
+        0,
+        |spec| spec.authorizer.as_mut().unwrap().payload = authz_gateway::AuthorizerPayload::HttpV1,
+        None,
+    );
+    let (status, body, _) = local.get(URL_PATH, Some("abc123"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["note"], "Buy milk");
+    let (status, body, _) = local.get(URL_PATH, Some("wrong"));
+    assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
+    assert_eq!(local.get(URL_PATH, None).0, 401);
+}
+
+#[test]
 fn an_answer_in_the_wrong_format_is_a_500() {
     // The HTTP API expects simple responses; an authorizer set to answer with IAM policies fails every call.
     let local = Local::start_with(ApiKind::Http, 0, |_| {}, Some(ResponseFormat::Iam));

@@ -444,7 +444,7 @@ pub fn respond_for(
         return AuthorizerResponse::Simple(simple_response(outcome, arn));
     }
     let deny_all = || vec![format!("{}*", arn.stage_prefix())];
-    let response = match outcome {
+    let mut response = match outcome {
         Outcome::Allow(a) => allow_response(a, arn),
         Outcome::Deny { principal_id, context } => {
             policy(principal_id, IamPolicyEffect::Deny, deny_all(), context.clone())
@@ -452,14 +452,14 @@ pub fn respond_for(
         Outcome::Unauthorized => return AuthorizerResponse::Unauthorized,
         Outcome::FailClosed(_) => policy(FAIL_CLOSED_PRINCIPAL, IamPolicyEffect::Deny, deny_all(), Context::new()),
     };
+    if matches!(kind, RequestKind::HttpV1 | RequestKind::HttpV2)
+        && matches!(outcome, Outcome::Allow(_) | Outcome::Deny { .. })
+    {
+        response.context = with_principal(response.context, response.principal_id.as_deref());
+    }
     if kind == RequestKind::HttpV2 {
         let mut http = HttpPolicyResponse::default();
-        http.context = match outcome {
-            Outcome::Allow(_) | Outcome::Deny { .. } => {
-                with_principal(response.context, response.principal_id.as_deref())
-            }
-            _ => response.context,
-        };
+        http.context = response.context;
         http.principal_id = response.principal_id;
         http.policy_document = response.policy_document;
         return AuthorizerResponse::HttpPolicy(Box::new(http));
@@ -467,9 +467,9 @@ pub fn respond_for(
     AuthorizerResponse::Policy(Box::new(response))
 }
 
-/// Payload 2.0 answers also carry the principal in the context as
+/// Answers to HTTP API events also carry the principal in the context as
 /// `principalId` (overriding a policy's own key of that name): a simple
-/// response has no `principalId` field, and a payload 2.0 integration reads
+/// response has no `principalId` field, and an HTTP API integration reads
 /// the caller from `requestContext.authorizer.lambda`, which is the context.
 fn with_principal(mut context: Context, principal: Option<&str>) -> Context {
     if let Some(principal) = principal {

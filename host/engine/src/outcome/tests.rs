@@ -264,6 +264,9 @@ fn http_api_iam_responses_have_no_usage_identifier_key() {
     // Payload 1.0 is answered as REST is, whatever the format says.
     let v1 = respond_for(&allowed, Some(&v2_arn()), RequestKind::HttpV1, ResponseFormat::Simple);
     assert!(matches!(v1, AuthorizerResponse::Policy(_)));
+    // An HTTP API integration reads the caller from the context; REST keeps the context as the policy gave it.
+    assert_eq!(v1.to_json()["context"], json!({"principalId": "user1"}));
+    assert_eq!(respond(&allowed, Some(&v2_arn())).to_json()["context"], json!({}));
 }
 
 #[test]
