@@ -98,7 +98,7 @@ pub fn run(args: DevArgs) -> Result<ExitCode, CliError> {
     let overrides = parse_overrides(&args.parameters)?;
     let template = std::fs::read_to_string(&args.template)
         .map_err(|e| bad_input(format!("cannot read `{}`: {e}", args.template.display())))?;
-    let apis = ApiSpec::all_from_template(&template, &overrides).map_err(|e| bad_input(e.to_string()))?;
+    let apis = ApiSpec::from_template(&template, &overrides).map_err(|e| bad_input(e.to_string()))?;
 
     // The policy first: a failing build or case stops here, before anything runs.
     let (module_path, config_path, cases_path) = match &args.module {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (template, path) = text.split_once("\n---path\n").unwrap_or((text, "/notes"));
-    for spec in ApiSpec::all_from_template(template, &BTreeMap::new()).into_iter().flatten() {
+    for spec in ApiSpec::from_template(template, &BTreeMap::new()).into_iter().flatten() {
         for method in ["GET", "POST", "ANY"] {
             let _ = spec.route(method, path);
         }

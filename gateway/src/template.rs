@@ -204,20 +204,9 @@ impl Resolver<'_> {
 }
 
 impl ApiSpec {
-    /// The REST API of `template` (see [`ApiSpec::all_from_template`]).
-    pub fn from_template(template: &str, overrides: &BTreeMap<String, String>) -> Result<ApiSpec, TemplateError> {
-        ApiSpec::all_from_template(template, overrides)?
-            .into_iter()
-            .find(|a| a.kind == ApiKind::Rest)
-            .ok_or_else(|| shape("no AWS::Serverless::Api resource"))
-    }
-
     /// Every API `template` declares (at most one REST and one HTTP API, the
     /// REST one first), with parameter `overrides` (as `sam deploy --parameter-overrides`).
-    pub fn all_from_template(
-        template: &str,
-        overrides: &BTreeMap<String, String>,
-    ) -> Result<Vec<ApiSpec>, TemplateError> {
+    pub fn from_template(template: &str, overrides: &BTreeMap<String, String>) -> Result<Vec<ApiSpec>, TemplateError> {
         let doc: Value = serde_norway::from_str(template)?;
         let mut parameters = BTreeMap::new();
         if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
@@ -468,6 +457,14 @@ fn authorizer(
 mod tests {
     use super::*;
 
+    /// The template's REST API.
+    fn rest(template: &str, overrides: &BTreeMap<String, String>) -> Result<ApiSpec, TemplateError> {
+        Ok(ApiSpec::from_template(template, overrides)?
+            .into_iter()
+            .find(|a| a.kind == ApiKind::Rest)
+            .expect("a REST API"))
+    }
+
     const TEMPLATE: &str = r#"
 Parameters:
   StageName: { Type: String, Default: prod }
@@ -507,7 +504,7 @@ Resources:
     #[test]
     fn reads_routes_and_the_authorizer_with_overrides() {
         let overrides = BTreeMap::from([("AuthorizerTtlSeconds".to_owned(), "5".to_owned())]);
-        let spec = ApiSpec::from_template(TEMPLATE, &overrides).unwrap();
+        let spec = rest(TEMPLATE, &overrides).unwrap();
         assert_eq!((spec.api.as_str(), spec.stage.as_str()), ("NotesApi", "prod"));
         let a = spec.authorizer.as_ref().unwrap();
         assert_eq!(
@@ -558,7 +555,7 @@ Resources:
     #[test]
     fn reads_an_http_api_beside_the_rest_api() {
         let template = format!("{TEMPLATE}{HTTP_API}");
-        let apis = ApiSpec::all_from_template(&template, &BTreeMap::new()).unwrap();
+        let apis = ApiSpec::from_template(&template, &BTreeMap::new()).unwrap();
         assert_eq!(
             apis.iter().map(|a| (a.api.as_str(), a.kind)).collect::<Vec<_>>(),
             [("NotesApi", ApiKind::Rest), ("NotesHttpApi", ApiKind::Http)]
@@ -582,11 +579,11 @@ Resources:
             "no Path nor Method: the $default route"
         );
         assert!(apis[0].route("GET", "/open").is_none(), "REST routes and HTTP routes stay apart");
-        assert_eq!(ApiSpec::from_template(&template, &BTreeMap::new()).unwrap().api, "NotesApi");
+        assert_eq!(rest(&template, &BTreeMap::new()).unwrap().api, "NotesApi");
 
         let refuse = |from: &str, to: &str, expect: &str| {
             let broken = template.replace(from, to);
-            let error = ApiSpec::all_from_template(&broken, &BTreeMap::new()).unwrap_err().to_string();
+            let error = rest(&broken, &BTreeMap::new()).unwrap_err().to_string();
             assert!(error.contains(expect), "{error}");
         };
         refuse("ReauthorizeEvery: 30 ", "", "ReauthorizeEvery");
@@ -599,7 +596,7 @@ Resources:
         refuse("QueryStrings: [tenant]", "Context: [requestId]", "Identity.Context `requestId`");
         refuse("QueryStrings: [tenant]", "StageVariables: [v]", "Identity.StageVariables");
         let per_route = template.replace("QueryStrings: [tenant]", "Context: [routeKey]");
-        let apis = ApiSpec::all_from_template(&per_route, &BTreeMap::new()).unwrap();
+        let apis = ApiSpec::from_template(&per_route, &BTreeMap::new()).unwrap();
         assert_eq!(apis[1].authorizer.as_ref().unwrap().identity[1], IdentitySource::RouteKey);
         refuse(
             "Path: /notes, Method: GET",
@@ -609,17 +606,17 @@ Resources:
         let v1 = template
             .replace(r#"AuthorizerPayloadFormatVersion: "2.0""#, r#"AuthorizerPayloadFormatVersion: "1.0""#)
             .replace("EnableSimpleResponses: true", "EnableSimpleResponses: false");
-        let apis = ApiSpec::all_from_template(&v1, &BTreeMap::new()).unwrap();
+        let apis = ApiSpec::from_template(&v1, &BTreeMap::new()).unwrap();
         assert_eq!(apis[1].authorizer.as_ref().unwrap().payload, AuthorizerPayload::HttpV1);
     }
 
     #[test]
     fn problems_are_named() {
         let broken = TEMPLATE.replace("DefaultAuthorizer: PolicyAuthorizer", "DefaultAuthorizer: Missing");
-        assert!(ApiSpec::from_template(&broken, &BTreeMap::new()).unwrap_err().to_string().contains("Missing"));
+        assert!(rest(&broken, &BTreeMap::new()).unwrap_err().to_string().contains("Missing"));
         let too_long = BTreeMap::from([("AuthorizerTtlSeconds".to_owned(), "7200".to_owned())]);
-        assert!(ApiSpec::from_template(TEMPLATE, &too_long).unwrap_err().to_string().contains("3600"));
-        assert!(matches!(ApiSpec::from_template("a: [", &BTreeMap::new()), Err(TemplateError::Yaml(_))));
+        assert!(rest(TEMPLATE, &too_long).unwrap_err().to_string().contains("3600"));
+        assert!(matches!(rest("a: [", &BTreeMap::new()), Err(TemplateError::Yaml(_))));
         assert!(ApiSpec::from_template("Resources: {}", &BTreeMap::new()).is_err());
     }
 }

@@ -47,7 +47,7 @@ impl Local {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let overrides = BTreeMap::from([("AuthorizerTtlSeconds".to_owned(), ttl.to_string())]);
         let mut spec =
-            ApiSpec::all_from_template(TEMPLATE, &overrides).unwrap().into_iter().find(|a| a.kind == kind).unwrap();
+            ApiSpec::from_template(TEMPLATE, &overrides).unwrap().into_iter().find(|a| a.kind == kind).unwrap();
         edit(&mut spec);
         let configured =
             spec.functions["AuthorizerFunction"].environment.get("AUTHZ_RESPONSE_FORMAT").map(|f| f.parse().unwrap());
