@@ -21,6 +21,24 @@ pub fn sample<R>(n: usize, mut f: impl FnMut() -> R) -> Vec<u64> {
     times
 }
 
+/// [`sample`], calling `between` (untimed) before each call of `f`: for a
+/// request path whose preparation happens while the process waits for the
+/// next request.
+pub fn sample_between<R>(n: usize, mut between: impl FnMut(), mut f: impl FnMut() -> R) -> Vec<u64> {
+    for _ in 0..n / 10 {
+        between();
+        std::hint::black_box(f());
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        between();
+        let started = Instant::now();
+        std::hint::black_box(f());
+        times.push(nanos(started.elapsed()));
+    }
+    times
+}
+
 /// A duration in whole nanoseconds.
 pub fn nanos(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)

@@ -36,6 +36,12 @@ impl PolicyAuthorizer {
         let policy = serving.as_ref().map(|s| &*s.policy);
         let (_, response) =
             authz_engine::authorize_with(&self.engine, policy, event, &self.settings, authz_engine::now_ms());
+        if let Some(serving) = serving {
+            // As the Lambda runtime does once a response is posted: make the
+            // next decision's instance while this answer goes on its way.
+            let engine = Arc::clone(&self.engine);
+            tokio::spawn(async move { engine.tidy(&serving.policy) });
+        }
         match response {
             AuthorizerResponse::Unauthorized => {
                 Err(FunctionError { error_type: "Unauthorized".to_owned(), error_message: "Unauthorized".to_owned() })

@@ -1,5 +1,6 @@
 //! Decision latency: each shipped policy as a component (a fresh sandboxed
-//! instance per decision, as in production) next to the same logic compiled
+//! instance per decision, made ahead by `Engine::tidy` between requests as in
+//! production, and made inline when never tidied) next to the same logic compiled
 //! natively (the floor), plus the whole authorizer path (event bytes in,
 //! response bytes out, as the Lambda runtime hands them over). Besides
 //! criterion's estimates, each row is sampled decision by decision for p50
@@ -16,6 +17,7 @@ use authz_engine::{Engine, Limits, authorize};
 use authz_policy::{MethodArn, Policy as _, Request, RequestKind, parse_config};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 const NOW_MS: u64 = 1_767_225_600_000;
 
@@ -78,12 +80,24 @@ fn bench(c: &mut Criterion) {
         };
 
         let mut group = c.benchmark_group(name);
-        group.bench_function("wasm: fresh instance per decision", |b| {
+        // The production path: the host tidied after the last answer (the
+        // Lambda runtime does after posting the response), untimed: the
+        // decision's instance is made and the last one dropped.
+        let idle = || engine.tidy(&policy);
+        group.bench_function("wasm: fresh instance made ahead", |b| {
+            b.iter_custom(|iters| timed_between(iters, idle, || engine.decide(&policy, black_box(&request))))
+        });
+        group.bench_function("wasm: full authorizer path (event bytes -> response bytes)", |b| {
+            b.iter_custom(|iters| timed_between(iters, idle, &full_path))
+        });
+        // Never tidied: each decision instantiates inline and drops a store.
+        group.bench_function("wasm: fresh instance, never tidied", |b| {
             b.iter(|| black_box(engine.decide(&policy, black_box(&request))))
         });
-        group.bench_function("wasm: full authorizer path (event bytes -> response bytes)", |b| b.iter(&full_path));
-        sample::record("wasm", &format!("{name} decide"), samples, || engine.decide(&policy, black_box(&request)));
-        sample::record("wasm", &format!("{name} full"), samples, &full_path);
+        let decide = || engine.decide(&policy, black_box(&request));
+        sample::report("wasm", &format!("{name} decide"), sample::sample_between(samples, idle, decide));
+        sample::report("wasm", &format!("{name} full"), sample::sample_between(samples, idle, &full_path));
+        sample::record("wasm", &format!("{name} decide never-tidied"), samples, decide);
 
         let mut native_request = Request::new(RequestKind::Token, arn());
         native_request.identity = Some(token.clone());
@@ -124,6 +138,18 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+}
+
+/// Total time of `iters` calls of `f`, each after an untimed call of `between`.
+fn timed_between<R>(iters: u64, mut between: impl FnMut(), mut f: impl FnMut() -> R) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        between();
+        let started = Instant::now();
+        black_box(f());
+        total += started.elapsed();
+    }
+    total
 }
 
 criterion_group!(benches, bench);

@@ -2,11 +2,12 @@
 //! kept as an instance-pre, a fresh sandboxed store per decision.
 
 use crate::bindings::{AuthorizerPolicyPre, Request};
+use crate::keeper::{Keeper, Spare};
 use crate::limits::Limits;
 use crate::outcome::{Failure, Outcome, PolicyFault, check_decision};
 use crate::preinit::SnapshotError;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Enabled, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
@@ -61,6 +62,8 @@ pub struct Policy {
     /// The component is a snapshot taken after `init(config)`: decisions only
     /// call `evaluate`.
     initialized: bool,
+    /// The next decision's instance, made ahead by [`Engine::tidy`] (preinitialized policies only).
+    spare: Mutex<Option<Spare>>,
 }
 
 impl Policy {
@@ -93,6 +96,9 @@ pub struct Verdict {
     pub error_chain: Option<String>,
     /// What the guest wrote to stderr, when it failed, with secrets redacted.
     pub guest_stderr: Option<String>,
+    /// Whether the instance was made before the request arrived (by
+    /// [`Engine::tidy`]) rather than inside `latency`.
+    pub made_ahead: bool,
 }
 
 impl Verdict {
@@ -103,6 +109,7 @@ impl Verdict {
             latency: Duration::ZERO,
             error_chain: None,
             guest_stderr: None,
+            made_ahead: false,
         }
     }
 }
@@ -149,6 +156,7 @@ pub struct Engine {
     linker: Linker<GuestState>,
     limits: Limits,
     deadline_ticks: u64,
+    keeper: Keeper,
 }
 
 impl std::fmt::Debug for Engine {
@@ -167,7 +175,7 @@ impl Engine {
     pub fn new(limits: Limits) -> Result<Arc<Self>, EngineError> {
         let mut pool = PoolingAllocationConfig::new();
         let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() { 1 << 20 } else { 64 << 10 };
-        let slots = limits.max_concurrent_decisions;
+        let slots = limits.max_concurrent_decisions.saturating_add(crate::keeper::HEADROOM);
         pool.total_component_instances(slots)
             .total_core_instances(slots.saturating_mul(8))
             .total_memories(slots.saturating_mul(2))
@@ -206,7 +214,22 @@ impl Engine {
         let tick = EPOCH_TICK.as_micros().max(1);
         let deadline_ticks =
             u64::try_from(limits.decision_timeout.as_micros().div_ceil(tick)).unwrap_or(u64::MAX).max(1);
-        Ok(Arc::new(Engine { engine, linker, limits, deadline_ticks }))
+        Ok(Arc::new(Engine { engine, linker, limits, deadline_ticks, keeper: Keeper::default() }))
+    }
+
+    /// Work a decision leaves for after its answer: drops the stores of
+    /// earlier decisions (resetting their pool slots) and makes `policy`'s
+    /// next instance, so that the next decision only calls `evaluate`. Call
+    /// it when the answer has left and the next request has not come (see
+    /// `keeper`); never calling it only makes decisions slower.
+    pub fn tidy(&self, policy: &Policy) {
+        self.keeper.drop_retired();
+        if policy.initialized {
+            self.keeper.refill(&policy.spare, || {
+                let mut store = self.store();
+                policy.pre.instantiate(&mut store).ok().map(|instance| (store, instance))
+            });
+        }
     }
 
     /// The limits this engine enforces.
@@ -258,7 +281,7 @@ impl Engine {
     /// A policy from a component that already went through `init` (a snapshot).
     pub(crate) fn preinitialized(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
         let pre = self.link(&component)?;
-        Ok(Policy { id, pre, config: config.to_owned(), initialized: true })
+        Ok(Policy { id, pre, config: config.to_owned(), initialized: true, spare: Mutex::default() })
     }
 
     /// Checks that `bytes` is a component of our world, without a config.
@@ -288,7 +311,7 @@ impl Engine {
     /// Prepares a compiled component that runs `init` on every decision.
     fn prepare(&self, component: Component, config: &str, id: PolicyId) -> Result<Policy, LoadError> {
         let pre = self.link(&component)?;
-        let policy = Policy { id, pre, config: config.to_owned(), initialized: false };
+        let policy = Policy { id, pre, config: config.to_owned(), initialized: false, spare: Mutex::default() };
         // One trial run of `init`: a policy that cannot start with its config
         // never becomes the one serving requests.
         let mut store = self.store();
@@ -331,12 +354,26 @@ impl Engine {
         Ok(instance)
     }
 
-    /// Runs one decision in a fresh instance. Never fails: every error is an
+    /// Runs one decision in a fresh instance: the policy's spare when
+    /// [`Engine::tidy`] has made one, else one made here. Never fails: every error is an
     /// [`Outcome::FailClosed`], and the decision is logged.
     pub fn decide(&self, policy: &Policy, request: &Request) -> Verdict {
         let started = Instant::now();
-        let mut store = self.store();
-        let result = self.instantiate_and_init(policy, &mut store).and_then(|instance| {
+        let spare = Keeper::take(&policy.spare);
+        let made_ahead = spare.is_some();
+        let (mut store, instance) = match spare {
+            Some(Spare { mut store, instance, .. }) => {
+                // The deadline counts from now, not from when the spare was made.
+                store.set_epoch_deadline(self.deadline_ticks);
+                (store, Ok(instance))
+            }
+            None => {
+                let mut store = self.store();
+                let instance = self.instantiate_and_init(policy, &mut store);
+                (store, instance)
+            }
+        };
+        let result = instance.and_then(|instance| {
             instance
                 .authz_policy_policy()
                 .call_evaluate(&mut store, request)
@@ -352,10 +389,15 @@ impl Engine {
         };
         let latency = started.elapsed();
         let guest_stderr = failed.then(|| stderr_of(&store)).flatten();
-        drop(store);
+        self.keeper.retire(store);
         let redact = |s: String| redact(s, request.identity.as_deref());
-        let verdict =
-            Verdict { outcome, latency, error_chain: error_chain.map(redact), guest_stderr: guest_stderr.map(redact) };
+        let verdict = Verdict {
+            outcome,
+            latency,
+            error_chain: error_chain.map(redact),
+            guest_stderr: guest_stderr.map(redact),
+            made_ahead,
+        };
         crate::log::decision(&verdict, Some(&policy.id), request.request_id.as_deref());
         verdict
     }

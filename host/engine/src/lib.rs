@@ -20,6 +20,7 @@ pub mod contract;
 mod engine;
 pub mod event;
 pub mod iam;
+mod keeper;
 pub mod limits;
 pub mod log;
 pub mod outcome;

@@ -1,7 +1,7 @@
 //! The structured decision log: one event per decision, target `authz::decision`.
 //!
 //! Fields: `decision`, `principal`, `policy_sha256`, `policy_version`,
-//! `latency_us`, `request_id`; on failure also `reason`, `error_chain` and
+//! `latency_us`, `made_ahead`, `request_id`; on failure also `reason`, `error_chain` and
 //! `guest_stderr`. The caller's identity is never a field, and failure text is
 //! redacted before it gets here.
 
@@ -23,6 +23,7 @@ pub fn decision(verdict: &Verdict, policy: Option<&PolicyId>, request_id: Option
             policy_sha256,
             policy_version,
             latency_us,
+            made_ahead = verdict.made_ahead,
             request_id,
             "decision"
         ),
@@ -33,6 +34,7 @@ pub fn decision(verdict: &Verdict, policy: Option<&PolicyId>, request_id: Option
             policy_sha256,
             policy_version,
             latency_us,
+            made_ahead = verdict.made_ahead,
             request_id,
             "decision"
         ),

@@ -165,13 +165,21 @@ fn secrets_in_guest_output_are_redacted() {
 
 /// A fresh instance per decision: nothing the last decision wrote survives,
 /// neither in the image's data (a static counter) nor in memory it grew (a
-/// heap buffer), however the pool resets its slots between decisions.
+/// heap buffer), however the pool resets its slots between decisions, and
+/// whether the instance was made ahead (every other decision here is tidied
+/// for) or inline (back to back).
 #[test]
 fn no_state_survives_from_one_decision_to_the_next() {
     let engine = Engine::new(Limits { max_concurrent_decisions: 2, ..limits() }).unwrap();
     let policy = hostile(&engine, r#"{"mode":"remember","bytes":300000}"#);
     for i in 0..50 {
+        if i % 2 == 0 {
+            engine.tidy(&policy);
+        }
         let (verdict, response) = run(&engine, &policy, &fixture("events/token-abc123.json"));
+        if i % 2 == 0 {
+            assert!(verdict.made_ahead, "decision {i} did not get the instance made ahead");
+        }
         assert!(matches!(verdict.outcome, Outcome::Allow(_)), "decision {i}: {:?}", verdict.outcome);
         let context = &response.to_json()["context"];
         assert_eq!(context["decisions"], 1.0, "decision {i} saw an earlier one: {context}");

@@ -1,0 +1,153 @@
+//! The authorizer's start-up and per-invocation work, shared by the Lambda
+//! binary (`src/main.rs`) and the cold-start benchmark
+//! (`examples/first_decision.rs`), so the benchmark times the same code.
+//!
+//! Configuration is read once; the engine and the policy are built once per
+//! execution environment; every event (REST, HTTP API, WebSocket) goes
+//! through [`authz_engine::authorize_with`], so it decides exactly as
+//! `authz policy eval`.
+
+pub mod config;
+
+use authz_engine::{CodeCache, Engine, Policy, Settings};
+use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
+use config::{Config, PolicySource};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The error API Gateway turns into a 401: its message must be exactly `Unauthorized`.
+#[derive(Debug, thiserror::Error)]
+#[error("Unauthorized")]
+pub struct Unauthorized;
+
+impl From<Unauthorized> for lambda_runtime::Diagnostic {
+    fn from(_: Unauthorized) -> Self {
+        lambda_runtime::Diagnostic { error_type: "Unauthorized".to_owned(), error_message: "Unauthorized".to_owned() }
+    }
+}
+
+/// Where decisions get their policy.
+enum Source {
+    /// Loaded once at start-up (`None`: it failed to load, every request is denied).
+    Fixed(Option<Arc<Policy>>),
+    /// The registry's active version, followed by a watcher.
+    Registry(Arc<PolicyWatcher>),
+}
+
+/// One execution environment's authorizer: engine, policy source, settings.
+pub struct Authorizer {
+    engine: Arc<Engine>,
+    source: Source,
+    settings: Settings,
+}
+
+impl Authorizer {
+    /// Everything before the first invocation: the engine, and the policy
+    /// (from files, or the registry's active version). A policy that cannot
+    /// be loaded is logged; requests are then denied until one is.
+    pub async fn start(config: Config) -> Result<Authorizer, authz_engine::EngineError> {
+        let engine = Engine::new(config.limits)?;
+        let source = match config.source {
+            PolicySource::File { module, config } => Source::Fixed(load_file(&engine, &module, &config).map(Arc::new)),
+            PolicySource::Registry(r) => {
+                let sdk = authz_registry::sdk_config(None).await;
+                let registry =
+                    Registry::new(&sdk, RegistryConfig { bucket: r.bucket, table: r.table, path_style: r.path_style });
+                let cache = r.cache_dir.as_ref().and_then(|dir| {
+                    CodeCache::new(dir)
+                        .map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "no compiled-code cache"))
+                        .ok()
+                });
+                let watch = WatchConfig {
+                    policy: r.policy,
+                    check_interval: r.check_interval,
+                    trusted_keys: r.trusted_keys,
+                    cache,
+                };
+                let watcher = Arc::new(PolicyWatcher::new(Arc::clone(&engine), registry, watch));
+                // Cold start: load the active version before the first request.
+                // Failing that, requests are denied until a check succeeds.
+                watcher.check().await;
+                Source::Registry(watcher)
+            }
+        };
+        let authorizer = Authorizer { engine, source, settings: config.settings };
+        authorizer.tidy();
+        Ok(authorizer)
+    }
+
+    /// Decides one invocation's event: the API Gateway response document, or
+    /// [`Unauthorized`] for a 401.
+    pub async fn handle(&self, event: Value) -> Result<Value, Unauthorized> {
+        let policy = self.current().await;
+        let (_, response) = authz_engine::authorize_with(
+            &self.engine,
+            policy.as_deref(),
+            event,
+            &self.settings,
+            authz_engine::now_ms(),
+        );
+        response.document().ok_or(Unauthorized)
+    }
+
+    /// What a decision leaves for after its answer (see [`Engine::tidy`]):
+    /// call it once the response has been posted.
+    pub fn tidy(&self) {
+        let policy = match &self.source {
+            Source::Fixed(policy) => policy.clone(),
+            Source::Registry(watcher) => watcher.current().map(|active| Arc::clone(&active.policy)),
+        };
+        if let Some(policy) = policy {
+            self.engine.tidy(&policy);
+        }
+    }
+
+    /// The policy for one decision. With the registry, a due check runs
+    /// first, inline: Lambda freezes the process between invocations, so a
+    /// background check would stall and trip its own timeouts. It costs one
+    /// GetItem per interval (a download and compile only when the version
+    /// changed), bounded by the SDK timeouts when the registry is down.
+    async fn current(&self) -> Option<Arc<Policy>> {
+        match &self.source {
+            Source::Fixed(policy) => policy.clone(),
+            Source::Registry(watcher) => {
+                watcher.check_if_due().await;
+                watcher.current().map(|active| Arc::clone(&active.policy))
+            }
+        }
+    }
+}
+
+/// Loads a policy from files. A failure is logged and leaves the authorizer
+/// without a policy: every request is then denied (fail closed), not crashed on.
+fn load_file(engine: &Engine, module: &Path, config: &Path) -> Option<Policy> {
+    let loaded =
+        std::fs::read(module).map_err(|e| format!("cannot read `{}`: {e}", module.display())).and_then(|bytes| {
+            let config =
+                std::fs::read_to_string(config).map_err(|e| format!("cannot read `{}`: {e}", config.display()))?;
+            let name = module.file_name().map(|n| n.to_string_lossy().into_owned());
+            engine.load(&bytes, &config, name).map_err(|e| e.to_string())
+        });
+    match loaded {
+        Ok(policy) => {
+            tracing::info!(policy_sha256 = %policy.id().sha256, policy_version = policy.id().version.as_deref(), "policy loaded");
+            Some(policy)
+        }
+        Err(error) => {
+            tracing::error!(%error, "no policy could be loaded: every request will be denied");
+            None
+        }
+    }
+}
+
+/// JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .init();
+}
