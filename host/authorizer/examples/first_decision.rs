@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let event_file = args.next().ok_or_else(|| anyhow::anyhow!("usage: first_decision EVENT_FILE [N]"))?;
     let decisions: u64 = args.next().map_or(Ok(1), |n| n.parse())?;
-    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(&event_file)?)?;
+    let event: Box<serde_json::value::RawValue> = serde_json::from_slice(&std::fs::read(&event_file)?)?;
 
     // From here on, as src/main.rs, with each invocation's response printed
     // instead of posted, then tidied as after posting.
@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let authorizer = Authorizer::start(config).await?;
     let mut last = None;
     for _ in 0..decisions {
-        last = Some(authorizer.handle(event.clone()).await);
+        last = Some(authorizer.handle(&event).await);
         authorizer.tidy();
     }
     println!("{}", serde_json::to_string(&last.and_then(Result::ok))?);

@@ -9,10 +9,10 @@
 
 pub mod config;
 
-use authz_engine::{CodeCache, Engine, Policy, Settings};
+use authz_engine::{AuthorizerResponse, CodeCache, Engine, Policy, Settings};
 use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -77,18 +77,21 @@ impl Authorizer {
         Ok(authorizer)
     }
 
-    /// Decides one invocation's event: the API Gateway response document, or
-    /// [`Unauthorized`] for a 401.
-    pub async fn handle(&self, event: Value) -> Result<Value, Unauthorized> {
+    /// Decides one invocation's event: the API Gateway response (serialized
+    /// by the runtime), or [`Unauthorized`] for a 401.
+    pub async fn handle(&self, event: &RawValue) -> Result<AuthorizerResponse, Unauthorized> {
         let policy = self.current().await;
-        let (_, response) = authz_engine::authorize_with(
+        let (_, response) = authz_engine::authorize_json(
             &self.engine,
             policy.as_deref(),
-            event,
+            event.get(),
             &self.settings,
             authz_engine::now_ms(),
         );
-        response.document().ok_or(Unauthorized)
+        match response {
+            AuthorizerResponse::Unauthorized => Err(Unauthorized),
+            answer => Ok(answer),
+        }
     }
 
     /// What a decision leaves for after its answer (see [`Engine::tidy`]):

@@ -4,7 +4,7 @@
 use authz_authorizer::{Authorizer, config::Config, init_logging};
 use lambda_runtime::tower::{Service, layer::layer_fn};
 use lambda_runtime::{LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -48,9 +48,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(|k| std::env::var(k).ok())?;
     let authorizer = Arc::new(Authorizer::start(config).await?);
     let handler = Arc::clone(&authorizer);
-    Runtime::new(service_fn(move |event: LambdaEvent<Value>| {
+    Runtime::new(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = Arc::clone(&handler);
-        async move { handler.handle(event.payload).await }
+        async move { handler.handle(&event.payload).await }
     }))
     .layer(TracingLayer::new())
     .layer(layer_fn(move |inner| TidyAfterResponse { inner, authorizer: Arc::clone(&authorizer) }))

@@ -13,7 +13,7 @@
 #[path = "../../../bench/sample.rs"]
 mod sample;
 
-use authz_engine::{Engine, Limits, authorize};
+use authz_engine::{Engine, Limits, authorize_json};
 use authz_policy::{MethodArn, Policy as _, Request, RequestKind, parse_config};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -71,12 +71,13 @@ fn bench(c: &mut Criterion) {
             assert!(matches!(outcome, authz_engine::Outcome::Allow(_)), "{outcome:?}");
         }
         let event_bytes = serde_json::to_vec(&event).unwrap();
-        // What the Lambda handler does per invocation: the runtime parses the
-        // bytes into a Value, the handler decides, the runtime serializes.
+        // What the Lambda binary does per invocation: the runtime reads the
+        // body as raw JSON, the handler decides, the runtime serializes.
+        let settings = authz_engine::Settings::default();
         let full_path = || {
-            let event: serde_json::Value = serde_json::from_slice(black_box(&event_bytes)).unwrap();
-            let (_, response) = authorize(&engine, Some(&policy), event, "Authorization", NOW_MS);
-            serde_json::to_vec(&response.document()).unwrap()
+            let event: Box<serde_json::value::RawValue> = serde_json::from_slice(black_box(&event_bytes)).unwrap();
+            let (_, response) = authorize_json(&engine, Some(&policy), event.get(), &settings, NOW_MS);
+            serde_json::to_vec(&response).unwrap()
         };
 
         let mut group = c.benchmark_group(name);

@@ -80,35 +80,84 @@ impl<'de> Deserialize<'de> for AuthorizerEvent {
     }
 }
 
-fn is_websocket(event: &Value) -> bool {
-    let Some(context) = event.get("requestContext") else {
-        return false;
-    };
-    context.get("connectionId").is_some_and(|v| !v.is_null())
-        || context.get("eventType").and_then(Value::as_str) == Some("CONNECT")
+/// The fields that tell the event kinds apart (see the module docs), read
+/// before the event is parsed as the type of its kind.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    version: Option<Value>,
+    #[serde(rename = "methodArn")]
+    method_arn: Option<Value>,
+    #[serde(rename = "requestContext")]
+    request_context: Option<ProbeContext>,
+}
+
+#[derive(Deserialize)]
+struct ProbeContext {
+    #[serde(rename = "connectionId")]
+    connection_id: Option<Value>,
+    #[serde(rename = "eventType")]
+    event_type: Option<Value>,
+}
+
+/// Where an event is parsed from: a JSON tree, or JSON text (no tree built).
+trait EventSource {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error>;
+}
+
+impl EventSource for Value {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(self)
+    }
+}
+
+impl EventSource for &str {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self)
+    }
 }
 
 impl AuthorizerEvent {
     /// Tells the event's kind apart (see the module docs) and parses it as the
     /// `aws_lambda_events` type of that kind.
     pub fn from_value(event: Value) -> Result<Self, EventError> {
-        let kind = match event.get("type") {
+        if !event.is_object() {
+            return Err(EventError::UnknownType("missing".to_owned()));
+        }
+        let probe = Probe::deserialize(&event)?;
+        Self::parse(probe, event)
+    }
+
+    /// [`AuthorizerEvent::from_value`] from JSON text: what the Lambda
+    /// runtime receives, parsed once into the event's type, without a
+    /// [`Value`] in between.
+    pub fn from_json(json: &str) -> Result<Self, EventError> {
+        let probe: Probe = serde_json::from_str(json)?;
+        Self::parse(probe, json)
+    }
+
+    fn parse(probe: Probe, event: impl EventSource) -> Result<Self, EventError> {
+        let kind = match &probe.kind {
             Some(Value::String(kind)) => kind.as_str(),
             Some(other) => {
                 return Err(EventError::UnknownType(format!("`{}`", truncate(&other.to_string()))));
             }
             None => return Err(EventError::UnknownType("missing".to_owned())),
         };
+        let websocket = probe.request_context.as_ref().is_some_and(|context| {
+            context.connection_id.is_some() || context.event_type.as_ref().and_then(Value::as_str) == Some("CONNECT")
+        });
         match kind {
-            "TOKEN" => Ok(AuthorizerEvent::Token(serde_json::from_value(event)?)),
-            "REQUEST" if is_websocket(&event) => {
-                let method_arn = event.get("methodArn").and_then(Value::as_str).map(str::to_owned);
-                Ok(AuthorizerEvent::Websocket { method_arn, event: Box::new(serde_json::from_value(event)?) })
+            "TOKEN" => Ok(AuthorizerEvent::Token(event.parse()?)),
+            "REQUEST" if websocket => {
+                let method_arn = probe.method_arn.as_ref().and_then(Value::as_str).map(str::to_owned);
+                Ok(AuthorizerEvent::Websocket { method_arn, event: Box::new(event.parse()?) })
             }
-            "REQUEST" => match event.get("version").and_then(Value::as_str) {
-                Some("2.0") => Ok(AuthorizerEvent::HttpV2(Box::new(serde_json::from_value(event)?))),
-                Some("1.0") => Ok(AuthorizerEvent::HttpV1(Box::new(serde_json::from_value(event)?))),
-                _ => Ok(AuthorizerEvent::Request(Box::new(serde_json::from_value(event)?))),
+            "REQUEST" => match probe.version.as_ref().and_then(Value::as_str) {
+                Some("2.0") => Ok(AuthorizerEvent::HttpV2(Box::new(event.parse()?))),
+                Some("1.0") => Ok(AuthorizerEvent::HttpV1(Box::new(event.parse()?))),
+                _ => Ok(AuthorizerEvent::Request(Box::new(event.parse()?))),
             },
             other => Err(EventError::UnknownType(format!("`{}`", truncate(other)))),
         }
@@ -373,7 +422,10 @@ pub fn parse_method_arn(raw: &str) -> Result<MethodArn, EventError> {
     let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let path = format!("/{}", parts.next().unwrap_or(""));
+    let rest = parts.next().unwrap_or("");
+    let mut path = String::with_capacity(rest.len() + 1);
+    path.push('/');
+    path.push_str(rest);
     let plain = |s: &str| !s.is_empty() && !s.contains(['*', '?', '/', ':']) && !s.contains(char::is_whitespace);
     // The console's "test authorizer" sends `*` as the stage; nothing else may be a wildcard.
     let stage_ok = stage == "*" || plain(stage);
@@ -396,10 +448,38 @@ impl MethodArn {
     /// `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/`: what
     /// every resource in this API's policies starts with.
     pub fn stage_prefix(&self) -> String {
-        format!(
-            "arn:{}:execute-api:{}:{}:{}/{}/",
-            self.partition, self.region, self.account_id, self.api_id, self.stage
-        )
+        self.with_suffix(&[])
+    }
+
+    /// The stage prefix in pieces: ARNs are built on every decision, and
+    /// `format!` costs several times a sized string's pushes.
+    fn prefix_parts(&self) -> [&str; 11] {
+        [
+            "arn:",
+            &self.partition,
+            ":execute-api:",
+            &self.region,
+            ":",
+            &self.account_id,
+            ":",
+            &self.api_id,
+            "/",
+            &self.stage,
+            "/",
+        ]
+    }
+
+    /// Characters in [`MethodArn::stage_prefix`], counted without building it.
+    pub fn stage_prefix_chars(&self) -> usize {
+        self.prefix_parts().iter().map(|part| part.chars().count()).sum()
+    }
+
+    /// The stage prefix followed by `suffix`, in one allocation.
+    pub(crate) fn with_suffix(&self, suffix: &[&str]) -> String {
+        let parts = self.prefix_parts();
+        let mut arn = String::with_capacity(parts.iter().chain(suffix).map(|part| part.len()).sum());
+        parts.iter().chain(suffix).for_each(|part| arn.push_str(part));
+        arn
     }
 
     /// The ARN of `method` on `path` in this API stage (either may be a
@@ -409,10 +489,16 @@ impl MethodArn {
     pub fn arn_for(&self, method: &str, path: &str) -> String {
         let path = path.trim_start_matches('/');
         if method.starts_with('$') && path.is_empty() {
-            format!("{}{method}", self.stage_prefix())
+            self.with_suffix(&[method])
         } else {
-            format!("{}{method}/{path}", self.stage_prefix())
+            self.with_suffix(&[method, "/", path])
         }
+    }
+
+    /// The length of `arn_for(method, path)` past its `stage_prefix()`.
+    pub fn resource_suffix_len(&self, method: &str, path: &str) -> usize {
+        let path = path.trim_start_matches('/');
+        if method.starts_with('$') && path.is_empty() { method.len() } else { method.len() + 1 + path.len() }
     }
 
     /// The ARN as API Gateway writes it.
@@ -457,6 +543,10 @@ mod tests {
             assert_eq!(event.kind(), kind, "{name}");
             let request = event.into_request("Authorization", 7).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((request.kind, request.now_ms), (kind, 7), "{name}");
+            // The Lambda binary parses the text, without a tree: the same request.
+            let text = fixture(name).to_string();
+            let from_text = AuthorizerEvent::from_json(&text).and_then(|e| e.into_request("Authorization", 7));
+            assert_eq!(from_text.unwrap_or_else(|e| panic!("{name}: {e}")), request, "{name}");
         }
     }
 
@@ -570,9 +660,14 @@ mod tests {
             (serde_json::json!({"type": 1}), "`type` is `1`"),
             (serde_json::json!([]), "`type` is missing"),
         ] {
+            if event.is_object() {
+                let err = AuthorizerEvent::from_json(&event.to_string()).unwrap_err();
+                assert!(err.to_string().contains(message), "{err}");
+            }
             let err = AuthorizerEvent::from_value(event).unwrap_err();
             assert!(err.to_string().contains(message), "{err}");
         }
+        assert!(AuthorizerEvent::from_json("[]").is_err());
         // A 2.0 event without its request context is not one.
         let err = AuthorizerEvent::from_value(serde_json::json!({"type": "REQUEST", "version": "2.0"})).unwrap_err();
         assert!(matches!(err, EventError::Shape(_)), "{err}");

@@ -73,7 +73,28 @@ pub fn authorize_with(
     settings: &Settings,
     now_ms: u64,
 ) -> (Verdict, AuthorizerResponse) {
-    let parsed = AuthorizerEvent::from_value(event);
+    decide_event(engine, policy, AuthorizerEvent::from_value(event), settings, now_ms)
+}
+
+/// [`authorize_with`] on the event's JSON text, as the Lambda runtime
+/// receives it: parsed once, straight into the type of its kind.
+pub fn authorize_json(
+    engine: &Engine,
+    policy: Option<&Policy>,
+    event: &str,
+    settings: &Settings,
+    now_ms: u64,
+) -> (Verdict, AuthorizerResponse) {
+    decide_event(engine, policy, AuthorizerEvent::from_json(event), settings, now_ms)
+}
+
+fn decide_event(
+    engine: &Engine,
+    policy: Option<&Policy>,
+    parsed: Result<AuthorizerEvent, EventError>,
+    settings: &Settings,
+    now_ms: u64,
+) -> (Verdict, AuthorizerResponse) {
     let request = match parsed.and_then(|e| e.into_request(&settings.identity_header, now_ms)) {
         Ok(request) => request,
         Err(e) => {

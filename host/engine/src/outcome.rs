@@ -288,6 +288,9 @@ fn check(d: Decision, arn: &MethodArn) -> Result<Outcome, Failure> {
             if d.grants.len() > answer::MAX_GRANTS {
                 return Err(Failure::Oversized(format!("{} grants, at most {}", d.grants.len(), answer::MAX_GRANTS)));
             }
+            // Grants are ASCII (checked below): only the stage prefix may hold wider characters.
+            let prefix_chars = arn.stage_prefix_chars();
+            let mut resources_bytes = 0;
             for g in &d.grants {
                 if !valid_method(&g.method) || !valid_path(&g.path) {
                     return Err(Failure::Malformed(format!(
@@ -296,13 +299,14 @@ fn check(d: Decision, arn: &MethodArn) -> Result<Outcome, Failure> {
                         truncate(&g.path)
                     )));
                 }
-                let len = grant_resource(arn, g).chars().count();
+                let len = prefix_chars + arn.resource_suffix_len(&g.method, &g.path);
                 if len > answer::MAX_RESOURCE_ARN_CHARS {
                     return Err(Failure::Oversized(format!(
                         "grant resource of {len} characters, at most {}",
                         answer::MAX_RESOURCE_ARN_CHARS
                     )));
                 }
+                resources_bytes += len + 3;
             }
             if let Some(key) = &d.usage_identifier_key
                 && (key.is_empty() || key.len() > answer::MAX_USAGE_KEY_BYTES)
@@ -315,16 +319,63 @@ fn check(d: Decision, arn: &MethodArn) -> Result<Outcome, Failure> {
                 context: convert_context(d.context)?,
                 usage_identifier_key: d.usage_identifier_key,
             };
-            let size = serde_json::to_vec(&allow_response(&allowed, arn)).map_or(usize::MAX, |v| v.len());
+            let size = response_size_bound(&allowed, resources_bytes);
             if size > answer::MAX_RESPONSE_BYTES {
                 return Err(Failure::Oversized(format!(
-                    "response of {size} bytes, at most {}",
+                    "response of up to {size} bytes, at most {}",
                     answer::MAX_RESPONSE_BYTES
                 )));
             }
             Ok(Outcome::Allow(allowed))
         }
     }
+}
+
+impl serde::Serialize for AuthorizerResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AuthorizerResponse::Policy(p) => p.serialize(serializer),
+            AuthorizerResponse::HttpPolicy(p) => p.serialize(serializer),
+            AuthorizerResponse::Simple(s) => s.serialize(serializer),
+            AuthorizerResponse::Unauthorized => {
+                use serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("errorType", "Unauthorized")?;
+                map.serialize_entry("errorMessage", "Unauthorized")?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// The JSON of an allow response without its variable parts, in its largest
+/// shape (REST IAM policy with a usage identifier key), plus the
+/// `"principalId":` context entry HTTP API answers add.
+const ALLOW_SKELETON_BYTES: usize = 220;
+
+/// An upper bound on the size of any response `allowed` may be answered
+/// with (IAM policy for any API kind, or simple), computed without building
+/// one: building and serializing it cost as much as the decision itself.
+/// `resources_bytes` is the grants' resource ARNs with quotes and commas.
+fn response_size_bound(allowed: &Allowed, resources_bytes: usize) -> usize {
+    let key = allowed.usage_identifier_key.as_ref().map_or(0, json_len);
+    ALLOW_SKELETON_BYTES + 2 * json_len(&allowed.principal_id) + resources_bytes + json_len(&allowed.context) + key
+}
+
+/// Length of `value` as JSON, counted without writing it anywhere.
+fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
 }
 
 /// What the Lambda returns: a policy, a simple answer, or the `Unauthorized` error (401).
@@ -354,6 +405,7 @@ impl AuthorizerResponse {
     }
 
     /// The JSON the Lambda runtime sends back: the document, or the error document.
+    /// Its [`Serialize`](serde::Serialize) writes the same without a [`Value`] in between.
     pub fn to_json(&self) -> Value {
         self.document()
             .unwrap_or_else(|| serde_json::json!({ "errorType": "Unauthorized", "errorMessage": "Unauthorized" }))
@@ -443,7 +495,7 @@ pub fn respond_for(
     if kind == RequestKind::HttpV2 && format == ResponseFormat::Simple {
         return AuthorizerResponse::Simple(simple_response(outcome, arn));
     }
-    let deny_all = || vec![format!("{}*", arn.stage_prefix())];
+    let deny_all = || vec![arn.with_suffix(&["*"])];
     let mut response = match outcome {
         Outcome::Allow(a) => allow_response(a, arn),
         Outcome::Deny { principal_id, context } => {

@@ -277,3 +277,67 @@ fn response_formats_parse_from_configuration() {
     let err = "boolean".parse::<ResponseFormat>().unwrap_err();
     assert_eq!(err.to_string(), "`boolean` is not a response format, expected `iam` or `simple`");
 }
+
+/// The size check counts instead of building the response: its bound must
+/// hold for every shape the allow can be answered in, with escapes, wide
+/// characters, a usage key and HTTP API's extra `principalId`.
+#[test]
+fn the_response_size_bound_covers_every_response_shape() {
+    let mut rich = decision(Effect::Allow, "ü\"ser\n1", &[("GET", "/notes"), ("*", "/*"), ("$connect", "/")]);
+    rich.context = vec![
+        ("role".to_owned(), ContextValue::Text("a \"quoted\"\t\u{1}é value".to_owned())),
+        ("n".to_owned(), ContextValue::Number(-1.5e300)),
+        ("principalId".to_owned(), true.into()),
+    ];
+    rich.usage_identifier_key = Some("k\\ey".to_owned());
+    let plain = decision(Effect::Allow, "u", &[("GET", "/")]);
+    for (d, stage) in [(rich, "prod"), (plain, "*")] {
+        let arn = parse_method_arn(&format!("arn:aws:execute-api:eu-west-1:123456789012:abc/{stage}/GET/")).unwrap();
+        let Outcome::Allow(allowed) = check_decision(d, &arn) else { panic!("not an allow") };
+        let prefix = arn.stage_prefix().len();
+        let resources: usize =
+            allowed.grants.iter().map(|g| prefix + arn.resource_suffix_len(&g.method, &g.path) + 3).sum();
+        let bound = response_size_bound(&allowed, resources);
+        for kind in
+            [RequestKind::Token, RequestKind::Request, RequestKind::HttpV1, RequestKind::HttpV2, RequestKind::Websocket]
+        {
+            for format in [ResponseFormat::Iam, ResponseFormat::Simple] {
+                let outcome = Outcome::Allow(allowed.clone());
+                let size = serde_json::to_vec(&respond_for(&outcome, Some(&arn), kind, format)).unwrap().len();
+                assert!(size <= bound, "{kind:?} {format:?}: {size} bytes, bound {bound}");
+            }
+        }
+    }
+}
+
+#[test]
+fn resource_suffix_len_is_the_length_arn_for_adds() {
+    let wide = parse_method_arn("arn:aws:execute-api:ü-1:123456789012:ä/prod/GET/notes").unwrap();
+    for arn in [arn(), wide] {
+        assert_eq!(arn.stage_prefix_chars(), arn.stage_prefix().chars().count());
+    }
+    let arn = arn();
+    for (method, path) in
+        [("GET", "/notes"), ("*", "/*"), ("$connect", "/"), ("$connect", "/x"), ("GET", "/"), ("GET", "//a")]
+    {
+        assert_eq!(
+            arn.stage_prefix().len() + arn.resource_suffix_len(method, path),
+            arn.arn_for(method, path).len(),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn serializing_a_response_writes_its_json() {
+    let allowed = check_decision(decision(Effect::Allow, "user1", &[("GET", "/notes")]), &arn());
+    let denied = check_decision(decision(Effect::Deny, "user1", &[]), &arn());
+    for outcome in [allowed, denied, Outcome::Unauthorized, Outcome::FailClosed(Failure::NoPolicy)] {
+        for kind in [RequestKind::Token, RequestKind::HttpV2] {
+            for format in [ResponseFormat::Iam, ResponseFormat::Simple] {
+                let response = respond_for(&outcome, Some(&arn()), kind, format);
+                assert_eq!(serde_json::to_value(&response).unwrap(), response.to_json(), "{outcome:?} {kind:?}");
+            }
+        }
+    }
+}
