@@ -4,8 +4,8 @@
 //!
 //! Configuration is read once; the engine and the policy are built once per
 //! execution environment; every event (REST, HTTP API, WebSocket) goes
-//! through [`authz_engine::authorize_with`], so it decides exactly as
-//! `authz policy eval`.
+//! through the engine's `authorize_json` (the raw-JSON form of
+//! `authorize_with`), so it decides exactly as `authz policy eval`.
 
 pub mod config;
 
@@ -97,12 +97,16 @@ impl Authorizer {
     /// What a decision leaves for after its answer (see [`Engine::tidy`]):
     /// call it once the response has been posted.
     pub fn tidy(&self) {
-        let policy = match &self.source {
+        if let Some(policy) = self.serving() {
+            self.engine.tidy(&policy);
+        }
+    }
+
+    /// The policy in force now, without a registry check.
+    fn serving(&self) -> Option<Arc<Policy>> {
+        match &self.source {
             Source::Fixed(policy) => policy.clone(),
             Source::Registry(watcher) => watcher.current().map(|active| Arc::clone(&active.policy)),
-        };
-        if let Some(policy) = policy {
-            self.engine.tidy(&policy);
         }
     }
 
@@ -112,13 +116,10 @@ impl Authorizer {
     /// GetItem per interval (a download and compile only when the version
     /// changed), bounded by the SDK timeouts when the registry is down.
     async fn current(&self) -> Option<Arc<Policy>> {
-        match &self.source {
-            Source::Fixed(policy) => policy.clone(),
-            Source::Registry(watcher) => {
-                watcher.check_if_due().await;
-                watcher.current().map(|active| Arc::clone(&active.policy))
-            }
+        if let Source::Registry(watcher) = &self.source {
+            watcher.check_if_due().await;
         }
+        self.serving()
     }
 }
 
