@@ -43,23 +43,21 @@ impl AwsArgs {
     /// endpoint without credentials in the environment gets throwaway ones:
     /// local stacks accept any, and nothing real can be reached with them.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let mut loader = authz_registry::sdk_loader();
-        if let Some(url) = &self.endpoint_url {
-            loader = loader.endpoint_url(url);
-            if is_loopback(url)
-                && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
-                && std::env::var_os("AWS_PROFILE").is_none()
-            {
-                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "local",
-                    "local",
-                    None,
-                    None,
-                    "authz-local",
-                ));
-                if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
-                    loader = loader.region(aws_config::Region::new("us-east-1"));
-                }
+        let mut loader = authz_registry::sdk_loader_for(self.endpoint_url.as_deref());
+        if let Some(url) = &self.endpoint_url
+            && is_loopback(url)
+            && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+            && std::env::var_os("AWS_PROFILE").is_none()
+        {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "authz-local",
+            ));
+            if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+                loader = loader.region(aws_config::Region::new("us-east-1"));
             }
         }
         loader.load().await

@@ -33,10 +33,36 @@ pub fn sdk_loader() -> aws_config::ConfigLoader {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
 }
 
-/// [`sdk_loader`], loaded; `endpoint_url` overrides the environment's endpoint.
-pub async fn sdk_config(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+/// [`sdk_loader`] with an endpoint override (a local stack), if any.
+///
+/// A plain `http://` endpoint gets an HTTP client with no trusted CA roots:
+/// it never reads the system's certificates, which costs 1.5-4 ms of every
+/// cold start, and it cannot make an `https://` connection succeed: an
+/// endpoint that turns out to need TLS fails (closed), with the TLS error in
+/// the log, rather than trusting anything.
+pub fn sdk_loader_for(endpoint_url: Option<&str>) -> aws_config::ConfigLoader {
+    use aws_smithy_http_client::tls;
+    let loader = sdk_loader();
     match endpoint_url {
-        Some(url) => sdk_loader().endpoint_url(url).load().await,
-        None => sdk_loader().load().await,
+        None => loader,
+        Some(url) if url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://")) => {
+            let loader = loader.endpoint_url(url);
+            match tls::TlsContext::builder().with_trust_store(tls::TrustStore::empty()).build() {
+                Ok(no_roots) => loader.http_client(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+                        .tls_context(no_roots)
+                        .build_https(),
+                ),
+                // The SDK's own client: slower to start, otherwise the same.
+                Err(_) => loader,
+            }
+        }
+        Some(url) => loader.endpoint_url(url),
     }
+}
+
+/// [`sdk_loader_for`], loaded.
+pub async fn sdk_config(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+    sdk_loader_for(endpoint_url).load().await
 }

@@ -181,32 +181,65 @@ impl PolicyWatcher {
         if let Err(reason) = self.check_signature(&target) {
             return reject(reason);
         }
-        let fetched = match self.registry.fetch(&target).await {
-            Ok(fetched) => fetched,
-            Err(e @ (RegistryError::S3 { .. } | RegistryError::Dynamo { .. })) => {
-                return CheckOutcome::Unreachable(e.to_string());
-            }
-            Err(e) => return reject(e.to_string()),
-        };
-        let engine = Arc::clone(&self.engine);
-        let cache = self.config.cache.clone();
         let label = format!("{}@{}", target.policy, target.version);
-        // Compiling is CPU work: keep it off the async workers serving decisions.
-        let loaded = tokio::task::spawn_blocking(move || match &cache {
-            Some(cache) => engine.load_cached(cache, &fetched.module, &fetched.config, Some(label)),
-            None => engine.load(&fetched.module, &fetched.config, Some(label)).map(|p| (p, LoadedFrom::Compiled)),
-        })
-        .await;
-        let (policy, loaded_from) = match loaded {
-            Ok(Ok(loaded)) => loaded,
-            Ok(Err(e)) => return reject(e.to_string()),
-            Err(e) => return reject(format!("loading task failed: {e}")),
+        let (policy, loaded_from) = match self.cached(&target, &label).await {
+            Ok(Some(policy)) => (policy, LoadedFrom::Cache),
+            Ok(None) => match self.fetch_and_load(&target, label).await {
+                Ok(loaded) => loaded,
+                Err(outcome) => return outcome,
+            },
+            Err(reason) => return reject(reason),
         };
         let to = target.version;
         let from = serving.map(|s| s.version.version);
         let next = Arc::new(ActivePolicy { version: target, policy: Arc::new(policy) });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(next);
         CheckOutcome::Swapped { from, to, loaded_from }
+    }
+
+    /// The version from the compiled-code cache, found by the digests the
+    /// pointer names: a hit needs no download.
+    async fn cached(&self, target: &PolicyVersion, label: &str) -> Result<Option<Policy>, String> {
+        let Some(cache) = self.config.cache.clone() else {
+            return Ok(None);
+        };
+        let engine = Arc::clone(&self.engine);
+        let (module, config, label) = (target.module_sha256.clone(), target.config_sha256.clone(), label.to_owned());
+        // File reads and linking: keep them off the async workers serving decisions.
+        tokio::task::spawn_blocking(move || engine.load_cached_by_digest(&cache, &module, &config, Some(label)))
+            .await
+            .map_err(|e| format!("loading task failed: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Downloads the version (digests checked) and compiles it, through the
+    /// cache when there is one. The error is the check's outcome.
+    async fn fetch_and_load(
+        &self,
+        target: &PolicyVersion,
+        label: String,
+    ) -> Result<(Policy, LoadedFrom), CheckOutcome> {
+        let reject = |reason: String| CheckOutcome::Rejected { version: target.version, reason };
+        let fetched = match self.registry.fetch(target).await {
+            Ok(fetched) => fetched,
+            Err(e @ (RegistryError::S3 { .. } | RegistryError::Dynamo { .. })) => {
+                return Err(CheckOutcome::Unreachable(e.to_string()));
+            }
+            Err(e) => return Err(reject(e.to_string())),
+        };
+        let engine = Arc::clone(&self.engine);
+        let cache = self.config.cache.clone();
+        // Compiling is CPU work: keep it off the async workers serving decisions.
+        let loaded = tokio::task::spawn_blocking(move || match &cache {
+            Some(cache) => engine.load_cached(cache, &fetched.module, &fetched.config, Some(label)),
+            None => engine.load(&fetched.module, &fetched.config, Some(label)).map(|p| (p, LoadedFrom::Compiled)),
+        })
+        .await;
+        match loaded {
+            Ok(Ok(loaded)) => Ok(loaded),
+            Ok(Err(e)) => Err(reject(e.to_string())),
+            Err(e) => Err(reject(format!("loading task failed: {e}"))),
+        }
     }
 
     fn check_signature(&self, v: &PolicyVersion) -> Result<(), String> {

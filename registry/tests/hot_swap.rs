@@ -24,8 +24,7 @@ struct Stack {
 }
 
 async fn sdk_for(endpoint: &str) -> aws_config::SdkConfig {
-    authz_registry::sdk_loader()
-        .endpoint_url(endpoint)
+    authz_registry::sdk_loader_for(Some(endpoint))
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
         .load()
@@ -411,17 +410,59 @@ async fn a_fault_at_any_step_of_a_swap_keeps_the_good_version_until_it_ends() {
     assert_serves(&w, generation + 1);
 }
 
+/// A cold start whose cache holds the active version loads it from the two
+/// digests the pointer names, without downloading it; an entry that does not
+/// match its digests, or a version the trusted keys did not sign, is never
+/// taken from the cache.
 #[tokio::test]
-async fn a_cold_start_loads_compiled_code_from_the_cache() {
+async fn a_cold_start_loads_compiled_code_from_the_cache_without_downloading() {
     let stack = stack().await;
     publish(&stack.registry, &module(), &config(1), true, None).await;
     let dir = std::env::temp_dir().join(format!("authz-cache-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let first = watcher(&stack, Duration::ZERO, vec![], Some(CodeCache::new(&dir).unwrap()));
+    let cache = || Some(CodeCache::new(&dir).unwrap());
+    let first = watcher(&stack, Duration::ZERO, vec![], cache());
     assert!(matches!(first.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
-    let second = watcher(&stack, Duration::ZERO, vec![], Some(CodeCache::new(&dir).unwrap()));
+
+    // The module and config cannot be downloaded: the cache alone serves.
+    let proxy = FaultProxy::start(stack.moto.endpoint()).await;
+    let via_proxy = Registry::new(
+        &sdk_for(proxy.endpoint()).await,
+        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
+    );
+    let cold = |trusted_keys: Vec<TrustedKey>| {
+        let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
+        let watch =
+            WatchConfig { policy: POLICY.to_owned(), check_interval: Duration::ZERO, trusted_keys, cache: cache() };
+        PolicyWatcher::new(Engine::new(limits).unwrap(), via_proxy.clone(), watch)
+    };
+    proxy.set(Some((Step::Module, Fault::Error)));
+    let second = cold(vec![]);
     assert!(matches!(second.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Cache, .. }));
     assert_serves(&second, 1);
+
+    // Trusted keys are checked before the cache: an unsigned version stays out.
+    let trusted = SigningKeyPair::generate().unwrap();
+    match cold(vec![trusted.public()]).check().await {
+        CheckOutcome::Rejected { reason, .. } => assert!(reason.contains("not signed"), "{reason}"),
+        other => panic!("an unsigned version was taken from the cache: {other:?}"),
+    }
+
+    // An entry whose config was changed on disk is not used: the version is
+    // downloaded again (here it cannot be), then compiled and re-filed.
+    let configs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "config"))
+        .collect();
+    assert_eq!(configs.len(), 1, "one entry, its config beside its code: {configs:?}");
+    std::fs::write(&configs[0], String::from_utf8(config(7)).unwrap()).unwrap();
+    assert!(matches!(cold(vec![]).check().await, CheckOutcome::Unreachable(_)));
+    proxy.set(None);
+    let third = cold(vec![]);
+    assert!(matches!(third.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
+    assert_serves(&third, 1);
+    assert!(matches!(cold(vec![]).check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Cache, .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -36,6 +36,8 @@ pub struct RegistrySource {
     pub cache_dir: Option<PathBuf>,
     /// Path-style S3 addressing (local stand-ins).
     pub path_style: bool,
+    /// The AWS endpoint of every service (`AWS_ENDPOINT_URL`: a local stack).
+    pub endpoint_url: Option<String>,
 }
 
 /// Everything the authorizer is configured with.
@@ -103,13 +105,14 @@ fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Res
         Some(dir) => Some(PathBuf::from(dir)),
         None => Some(PathBuf::from("/tmp/authz-code-cache")),
     };
+    let endpoint_url = get("AWS_ENDPOINT_URL");
     let path_style = match get("AUTHZ_S3_PATH_STYLE") {
         Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
             name: "AUTHZ_S3_PATH_STYLE",
             value: v,
             expected: "true or false",
         })?,
-        None => get("AWS_ENDPOINT_URL").is_some(),
+        None => endpoint_url.is_some(),
     };
     Ok(RegistrySource {
         bucket: required("AUTHZ_REGISTRY_BUCKET")?,
@@ -119,6 +122,7 @@ fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Res
         trusted_keys,
         cache_dir,
         path_style,
+        endpoint_url,
     })
 }
 
@@ -139,6 +143,7 @@ impl Config {
     /// | `AUTHZ_TRUSTED_KEYS` | comma-separated base64 Ed25519 public keys | none (no signature required) |
     /// | `AUTHZ_CODE_CACHE_DIR` | compiled-code cache, `off` to disable | `/tmp/authz-code-cache` |
     /// | `AUTHZ_S3_PATH_STYLE` | path-style S3 URLs | `true` when `AWS_ENDPOINT_URL` is set |
+    /// | `AWS_ENDPOINT_URL` | one endpoint for S3 and DynamoDB (a local stack; `http://` skips loading CA certificates) | the AWS endpoints |
     /// | `AUTHZ_IDENTITY_HEADER` | identity header of every event but TOKEN | `Authorization` |
     /// | `AUTHZ_RESPONSE_FORMAT` | HTTP API 2.0 answers: `iam`, or `simple` when the authorizer has `EnableSimpleResponses` | `iam` |
     /// | `AUTHZ_DECISION_TIMEOUT_MS` | wall-clock budget per decision | 100 |
@@ -252,6 +257,7 @@ mod tests {
         assert_eq!(r.trusted_keys, vec![key.clone(), key]);
         assert_eq!(r.cache_dir, Some(PathBuf::from("/tmp/authz-code-cache")));
         assert!(r.path_style);
+        assert_eq!(r.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
 
         let missing = Config::from_env(env(&[("AUTHZ_POLICY_NAME", "notes"), ("AUTHZ_REGISTRY_BUCKET", "b")]));
         assert!(matches!(missing, Err(ConfigError::Missing("AUTHZ_REGISTRY_TABLE"))));

@@ -47,11 +47,20 @@ impl Authorizer {
     /// (from files, or the registry's active version). A policy that cannot
     /// be loaded is logged; requests are then denied until one is.
     pub async fn start(config: Config) -> Result<Authorizer, authz_engine::EngineError> {
-        let engine = Engine::new(config.limits)?;
-        let source = match config.source {
-            PolicySource::File { module, config } => Source::Fixed(load_file(&engine, &module, &config).map(Arc::new)),
+        let (engine, source) = match config.source {
+            PolicySource::File { module, config: policy_config } => {
+                let engine = Engine::new(config.limits)?;
+                let policy = load_file(&engine, &module, &policy_config).map(Arc::new);
+                (engine, Source::Fixed(policy))
+            }
             PolicySource::Registry(r) => {
-                let sdk = authz_registry::sdk_config(None).await;
+                // The engine's set-up (CPU: the instance pool) runs on a thread
+                // of its own while the AWS SDK loads its configuration (files,
+                // the system's CA certificates, milliseconds of a cold start).
+                let limits = config.limits;
+                let engine_setup = std::thread::spawn(move || Engine::new(limits));
+                let sdk = authz_registry::sdk_config(r.endpoint_url.as_deref()).await;
+                let engine = engine_setup.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 let registry =
                     Registry::new(&sdk, RegistryConfig { bucket: r.bucket, table: r.table, path_style: r.path_style });
                 let cache = r.cache_dir.as_ref().and_then(|dir| {
@@ -69,7 +78,7 @@ impl Authorizer {
                 // Cold start: load the active version before the first request.
                 // Failing that, requests are denied until a check succeeds.
                 watcher.check().await;
-                Source::Registry(watcher)
+                (engine, Source::Registry(watcher))
             }
         };
         let authorizer = Authorizer { engine, source, settings: config.settings };

@@ -8,6 +8,11 @@
 //! never read. Loading native code is `unsafe` in wasmtime for exactly that
 //! reason; wasmtime also refuses code built by another version or with other
 //! settings.
+//!
+//! Each entry keeps the config it was pre-initialized with beside the code, so
+//! [`Engine::load_cached_by_digest`] can load a version from the two digests a
+//! registry pointer names, without downloading its module and config: the
+//! downloaded bytes would only be hashed to the digests the entry is named by.
 
 use crate::engine::{Engine, LoadError, Policy, PolicyId, sha256_hex};
 use std::hash::{Hash, Hasher};
@@ -41,12 +46,11 @@ impl CodeCache {
         Ok(CodeCache { dir })
     }
 
-    fn path(&self, engine: &Engine, module_sha256: &str, config: &str) -> PathBuf {
+    /// The entry's code; its config is the same path with extension `config`.
+    fn path(&self, engine: &Engine, module_sha256: &str, config_sha256: &str) -> PathBuf {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.wasmtime().precompile_compatibility_hash().hash(&mut hasher);
-        let key = sha256_hex(
-            format!("{module_sha256}\n{}\n{:016x}", sha256_hex(config.as_bytes()), hasher.finish()).as_bytes(),
-        );
+        let key = sha256_hex(format!("{module_sha256}\n{config_sha256}\n{:016x}", hasher.finish()).as_bytes());
         self.dir.join(format!("{key}.cwasm"))
     }
 }
@@ -73,27 +77,19 @@ impl Engine {
         version: Option<String>,
     ) -> Result<(Policy, LoadedFrom), LoadError> {
         let id = PolicyId { sha256: sha256_hex(bytes), version };
-        let path = cache.path(self, &id.sha256, config);
-        if path.exists() {
-            #[expect(unsafe_code, reason = "loads native code this process kind wrote itself; see the module docs")]
-            // SAFETY: the file was written by `Component::serialize` of this engine
-            // configuration (the name covers the engine fingerprint) into a 0700
-            // directory that only this function writes.
-            let component = unsafe { Component::deserialize_file(self.wasmtime(), &path) };
-            match component {
-                Ok(component) => {
-                    return Ok((self.preinitialized(component, config, id)?, LoadedFrom::Cache));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %crate::chain(&e), path = %path.display(), "ignoring unusable cache entry")
-                }
-            }
+        let config_sha256 = sha256_hex(config.as_bytes());
+        if let Some(policy) = self.load_cached_by_digest(cache, &id.sha256, &config_sha256, id.version.clone())? {
+            return Ok((policy, LoadedFrom::Cache));
         }
+        let path = cache.path(self, &id.sha256, &config_sha256);
         let (policy, component) = self.load_with_component(bytes, config, id)?;
         if policy.is_preinitialized() {
             match component.serialize() {
                 Ok(code) => {
-                    if let Err(e) = write_atomically(&path, &code) {
+                    // The config first: an entry is only used once its code exists.
+                    if let Err(e) = write_atomically(&path.with_extension("config"), config.as_bytes())
+                        .and_then(|()| write_atomically(&path, &code))
+                    {
                         tracing::warn!(error = %e, path = %path.display(), "cannot write the compiled-code cache");
                     }
                 }
@@ -103,5 +99,49 @@ impl Engine {
             }
         }
         Ok((policy, LoadedFrom::Compiled))
+    }
+
+    /// The cached policy for a module and config known only by their SHA-256
+    /// digests, or `None` when the cache does not hold both (the caller then
+    /// fetches the bytes and calls [`Engine::load_cached`]). An entry whose
+    /// code or config is unusable, or whose config no longer has the digest it
+    /// is filed under, is logged and treated as missing.
+    pub fn load_cached_by_digest(
+        &self,
+        cache: &CodeCache,
+        module_sha256: &str,
+        config_sha256: &str,
+        version: Option<String>,
+    ) -> Result<Option<Policy>, LoadError> {
+        let path = cache.path(self, module_sha256, config_sha256);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let config = match std::fs::read_to_string(path.with_extension("config")) {
+            Ok(config) if sha256_hex(config.as_bytes()) == config_sha256 => config,
+            Ok(_) => {
+                tracing::warn!(path = %path.display(), "ignoring cache entry: its config does not match its digest");
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "ignoring cache entry without a readable config");
+                return Ok(None);
+            }
+        };
+        #[expect(unsafe_code, reason = "loads native code this process kind wrote itself; see the module docs")]
+        // SAFETY: the file was written by `Component::serialize` of this engine
+        // configuration (the name covers the engine fingerprint) into a 0700
+        // directory that only `load_cached` writes.
+        let component = unsafe { Component::deserialize_file(self.wasmtime(), &path) };
+        match component {
+            Ok(component) => {
+                let id = PolicyId { sha256: module_sha256.to_owned(), version };
+                self.preinitialized(component, &config, id).map(Some)
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::chain(&e), path = %path.display(), "ignoring unusable cache entry");
+                Ok(None)
+            }
+        }
     }
 }
