@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 
@@ -53,6 +54,17 @@ def read_cold(out, name):
     times = sorted(json.load(open(path))["results"][0]["times"])
     return {"n": len(times), "p50": quantile(times, 500) * 1e3, "p99": quantile(times, 990) * 1e3,
             "mean": sum(times) / len(times) * 1e3}
+
+
+def read_started(out, policy):
+    """Medians of the phases `Authorizer::start` logs (ms), or None."""
+    path = os.path.join(out, f"started-{policy}.jsonl")
+    if not os.path.exists(path):
+        return None
+    runs = [json.loads(line)["fields"] for line in open(path) if line.strip()]
+    if not runs:
+        return None
+    return {k: statistics.median(r[k] for r in runs) for k in ("sdk_ms", "policy_ms", "ready_ms")} | {"n": len(runs)}
 
 
 def read_time(out, name):
@@ -196,8 +208,21 @@ def main():
             lines[-1] += f" | {ms(r['median'] / 1e6)} |"
     getitem = s("hot-swap", "check, unchanged (GetItem)")
     if getitem:
-        add(f"| one registry check on moto (DynamoDB GetItem; a cold start also gets 2 S3 objects) | {ms(getitem['p50_ns'] / 1e6)} |")
+        add(f"| one registry check on moto (DynamoDB GetItem, connection open; a cold start with the code cache makes only this one request) | {ms(getitem['p50_ns'] / 1e6)} |")
     add("")
+    started = {p: read_started(out, p) for p in ("static-token", "jwt")}
+    if any(started.values()):
+        add("Inside `Authorizer::start`, code cache warm (its `authorizer started` log line, median of the runs; "
+            "the rest of the cold start is process start, runtime, first decision and exit):")
+        add("")
+        add("| policy | AWS SDK config | + engine, first registry check, policy loaded | + first instance made: ready | whole process (hyperfine p50) | runs |")
+        add("|---|---|---|---|---|---|")
+        for p, r in started.items():
+            whole = cold[f"ours-{p}-cache"]
+            if r:
+                add(f"| {p} | {ms(r['sdk_ms'])} | {ms(r['policy_ms'])} | {ms(r['ready_ms'])} | "
+                    f"{ms(whole['p50']) if whole else '-'} | {r['n']} |")
+        add("")
 
     # Footprint.
     add("### Footprint")

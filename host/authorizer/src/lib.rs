@@ -47,6 +47,8 @@ impl Authorizer {
     /// (from files, or the registry's active version). A policy that cannot
     /// be loaded is logged; requests are then denied until one is.
     pub async fn start(config: Config) -> Result<Authorizer, authz_engine::EngineError> {
+        let started = std::time::Instant::now();
+        let mut sdk_ready = None;
         let (engine, source) = match config.source {
             PolicySource::File { module, config: policy_config } => {
                 let engine = Engine::new(config.limits)?;
@@ -60,6 +62,7 @@ impl Authorizer {
                 let limits = config.limits;
                 let engine_setup = std::thread::spawn(move || Engine::new(limits));
                 let sdk = authz_registry::sdk_config(r.endpoint_url.as_deref()).await;
+                sdk_ready = Some(started.elapsed());
                 let engine = engine_setup.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 let registry =
                     Registry::new(&sdk, RegistryConfig { bucket: r.bucket, table: r.table, path_style: r.path_style });
@@ -81,8 +84,17 @@ impl Authorizer {
                 (engine, Source::Registry(watcher))
             }
         };
+        let policy_ready = started.elapsed();
         let authorizer = Authorizer { engine, source, settings: config.settings };
         authorizer.tidy();
+        // Where a cold start goes (scripts/bench reads this line too).
+        let ms = |d: std::time::Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
+        tracing::info!(
+            sdk_ms = sdk_ready.map(ms),
+            policy_ms = ms(policy_ready),
+            ready_ms = ms(started.elapsed()),
+            "authorizer started"
+        );
         Ok(authorizer)
     }
 
