@@ -167,6 +167,10 @@ def main():
                 s("wasm", f"{group} full"), c(group, "wasm: full authorizer path (event bytes -> response bytes)"))
             row(f"ours, {policy}", "fresh instance, never tidied (instantiated and dropped inline)",
                 s("wasm", f"{group} decide never-tidied"), c(group, "wasm: fresh instance, never tidied"))
+            row(f"ours, {policy}", "host only: event bytes -> request record (part of the full path)",
+                s("host", f"{group} read event"), c(group, "host: event bytes -> request record"))
+            row(f"ours, {policy}", "host only: outcome -> response bytes (part of the full path)",
+                s("host", f"{group} write response"), c(group, "host: outcome -> response bytes"))
             row(f"{policy} policy compiled natively", "decide only (the floor for the same logic)", s("wasm-native", f"{group} decide"),
                 c(group, "native: decide (config parsed once)"))
         row("Cedar", "full path", s("cedar", f"{ev} full"), c(f"alternatives {ev}", "cedar"))

@@ -95,10 +95,27 @@ fn bench(c: &mut Criterion) {
         group.bench_function("wasm: fresh instance, never tidied", |b| {
             b.iter(|| black_box(engine.decide(&policy, black_box(&request))))
         });
+        // The host's own share of the full path, around the decision.
+        let read_event = || {
+            let event: Box<serde_json::value::RawValue> = serde_json::from_slice(black_box(&event_bytes)).unwrap();
+            authz_engine::AuthorizerEvent::from_json(event.get())
+                .unwrap()
+                .into_request("Authorization", NOW_MS)
+                .unwrap()
+        };
+        let write_response = || {
+            let response =
+                authz_engine::respond_for(&outcome, Some(&request.method_arn), request.kind, settings.response_format);
+            serde_json::to_vec(&response).unwrap()
+        };
+        group.bench_function("host: event bytes -> request record", |b| b.iter(read_event));
+        group.bench_function("host: outcome -> response bytes", |b| b.iter(write_response));
         let decide = || engine.decide(&policy, black_box(&request));
         sample::report("wasm", &format!("{name} decide"), sample::sample_between(samples, idle, decide));
         sample::report("wasm", &format!("{name} full"), sample::sample_between(samples, idle, &full_path));
         sample::record("wasm", &format!("{name} decide never-tidied"), samples, decide);
+        sample::record("host", &format!("{name} read event"), samples, read_event);
+        sample::record("host", &format!("{name} write response"), samples, write_response);
 
         let mut native_request = Request::new(RequestKind::Token, arn());
         native_request.identity = Some(token.clone());
