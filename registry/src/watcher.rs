@@ -1,9 +1,10 @@
 //! Hot swap: the authorizer follows a policy's active pointer by itself.
 //!
 //! At most every `check_interval` it reads the pointer; only when the module
-//! or config digest changed does it download the version, check both digests
-//! and (when trusted keys are configured) the signature, compile it and swap
-//! it in. Decisions take an `Arc` of the current version when they start, so a
+//! or config digest changed does it check the signature (when trusted keys are
+//! configured), then load the version from the compiled-code cache by those
+//! two digests, or else download it, check both digests and compile it, and
+//! swap it in. Decisions take an `Arc` of the current version when they start, so a
 //! request in flight finishes on the version it started with.
 //!
 //! Nothing here ever opens the gate: registry unreachable, object missing,
