@@ -3,7 +3,10 @@
 //!
 //! The configuration lists the SHA-256 digests of the tokens, never the tokens
 //! themselves, so a leaked configuration does not leak credentials. Digests are
-//! compared in constant time and every entry is visited on each request.
+//! compared in constant time and every entry is visited on each request. They
+//! are kept as four 64-bit words: `subtle` compares each element of a slice
+//! behind an optimisation barrier (a call and a memory round trip in wasm), so
+//! words instead of bytes make the comparison 8x cheaper and no less constant-time.
 //!
 //! - no token or an empty token: unauthorized (401);
 //! - a token whose digest is listed: allow, as its principal, with its grants and context;
@@ -25,7 +28,18 @@ pub struct StaticToken;
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "RawConfig")]
 pub struct Config {
-    tokens: Vec<([u8; 32], Entry)>,
+    tokens: Vec<(Digest256, Entry)>,
+}
+
+/// A SHA-256 digest as little-endian 64-bit words.
+type Digest256 = [u64; 4];
+
+fn words(bytes: &[u8; 32]) -> Digest256 {
+    let mut words = [0u64; 4];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    }
+    words
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +76,7 @@ impl TryFrom<RawConfig> for Config {
             if entry.grants.is_empty() {
                 return Err(format!("token `{digest}` has no grants"));
             }
-            tokens.push((bytes, entry));
+            tokens.push((words(&bytes), entry));
         }
         Ok(Config { tokens })
     }
@@ -75,7 +89,7 @@ impl Policy for StaticToken {
         let Some(token) = request.bearer_token() else {
             return Ok(Decision::unauthorized());
         };
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = words(&Sha256::digest(token.as_bytes()).into());
         let mut found = None;
         for (candidate, entry) in &config.tokens {
             if bool::from(candidate.ct_eq(&digest)) {
