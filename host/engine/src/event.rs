@@ -28,6 +28,8 @@ use aws_lambda_events::http::{HeaderMap, HeaderValue, Method, header};
 use aws_lambda_events::query_map::QueryMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// API Gateway's limit on a method ARN.
@@ -81,24 +83,58 @@ impl<'de> Deserialize<'de> for AuthorizerEvent {
 }
 
 /// The fields that tell the event kinds apart (see the module docs), read
-/// before the event is parsed as the type of its kind.
+/// before the event is parsed as the type of its kind: nodes of a JSON tree
+/// ([`Value`]), or the fields' JSON text borrowed from the event
+/// ([`RawValue`], no allocation: this runs on every invocation).
 #[derive(Deserialize)]
-struct Probe {
+struct Probe<F> {
     #[serde(rename = "type")]
-    kind: Option<Value>,
-    version: Option<Value>,
+    kind: Option<F>,
+    version: Option<F>,
     #[serde(rename = "methodArn")]
-    method_arn: Option<Value>,
+    method_arn: Option<F>,
     #[serde(rename = "requestContext")]
-    request_context: Option<ProbeContext>,
+    request_context: Option<ProbeContext<F>>,
 }
 
 #[derive(Deserialize)]
-struct ProbeContext {
+struct ProbeContext<F> {
     #[serde(rename = "connectionId")]
-    connection_id: Option<Value>,
+    connection_id: Option<F>,
     #[serde(rename = "eventType")]
-    event_type: Option<Value>,
+    event_type: Option<F>,
+}
+
+/// One probed field.
+trait ProbeField {
+    /// The field's value when it is a JSON string.
+    fn text(&self) -> Option<Cow<'_, str>>;
+    /// The field as JSON, for error messages.
+    fn json(&self) -> String;
+}
+
+impl ProbeField for Value {
+    fn text(&self) -> Option<Cow<'_, str>> {
+        self.as_str().map(Cow::Borrowed)
+    }
+
+    fn json(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ProbeField for &RawValue {
+    fn text(&self) -> Option<Cow<'_, str>> {
+        // Borrowed unless the string has escapes.
+        serde_json::from_str::<&str>(self.get())
+            .map(Cow::Borrowed)
+            .or_else(|_| serde_json::from_str::<String>(self.get()).map(Cow::Owned))
+            .ok()
+    }
+
+    fn json(&self) -> String {
+        self.get().to_owned()
+    }
 }
 
 /// Where an event is parsed from: a JSON tree, or JSON text (no tree built).
@@ -125,7 +161,7 @@ impl AuthorizerEvent {
         if !event.is_object() {
             return Err(EventError::UnknownType("missing".to_owned()));
         }
-        let probe = Probe::deserialize(&event)?;
+        let probe = Probe::<Value>::deserialize(&event)?;
         Self::parse(probe, event)
     }
 
@@ -133,28 +169,28 @@ impl AuthorizerEvent {
     /// runtime receives, parsed once into the event's type, without a
     /// [`Value`] in between.
     pub fn from_json(json: &str) -> Result<Self, EventError> {
-        let probe: Probe = serde_json::from_str(json)?;
+        let probe: Probe<&RawValue> = serde_json::from_str(json)?;
         Self::parse(probe, json)
     }
 
-    fn parse(probe: Probe, event: impl EventSource) -> Result<Self, EventError> {
+    fn parse<F: ProbeField>(probe: Probe<F>, event: impl EventSource) -> Result<Self, EventError> {
         let kind = match &probe.kind {
-            Some(Value::String(kind)) => kind.as_str(),
-            Some(other) => {
-                return Err(EventError::UnknownType(format!("`{}`", truncate(&other.to_string()))));
-            }
+            Some(field) => match field.text() {
+                Some(kind) => kind,
+                None => return Err(EventError::UnknownType(format!("`{}`", truncate(&field.json())))),
+            },
             None => return Err(EventError::UnknownType("missing".to_owned())),
         };
         let websocket = probe.request_context.as_ref().is_some_and(|context| {
-            context.connection_id.is_some() || context.event_type.as_ref().and_then(Value::as_str) == Some("CONNECT")
+            context.connection_id.is_some() || context.event_type.as_ref().and_then(F::text).as_deref() == Some("CONNECT")
         });
-        match kind {
+        match &*kind {
             "TOKEN" => Ok(AuthorizerEvent::Token(event.parse()?)),
             "REQUEST" if websocket => {
-                let method_arn = probe.method_arn.as_ref().and_then(Value::as_str).map(str::to_owned);
+                let method_arn = probe.method_arn.as_ref().and_then(F::text).map(Cow::into_owned);
                 Ok(AuthorizerEvent::Websocket { method_arn, event: Box::new(event.parse()?) })
             }
-            "REQUEST" => match probe.version.as_ref().and_then(Value::as_str) {
+            "REQUEST" => match probe.version.as_ref().and_then(F::text).as_deref() {
                 Some("2.0") => Ok(AuthorizerEvent::HttpV2(Box::new(event.parse()?))),
                 Some("1.0") => Ok(AuthorizerEvent::HttpV1(Box::new(event.parse()?))),
                 _ => Ok(AuthorizerEvent::Request(Box::new(event.parse()?))),
