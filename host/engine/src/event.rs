@@ -182,7 +182,8 @@ impl AuthorizerEvent {
             None => return Err(EventError::UnknownType("missing".to_owned())),
         };
         let websocket = probe.request_context.as_ref().is_some_and(|context| {
-            context.connection_id.is_some() || context.event_type.as_ref().and_then(F::text).as_deref() == Some("CONNECT")
+            context.connection_id.is_some()
+                || context.event_type.as_ref().and_then(F::text).as_deref() == Some("CONNECT")
         });
         match &*kind {
             "TOKEN" => Ok(AuthorizerEvent::Token(event.parse()?)),
