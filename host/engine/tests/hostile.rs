@@ -67,6 +67,17 @@ fn unbounded_allocation_hits_the_memory_cap() {
     assert!(matches!(v.outcome, Outcome::FailClosed(Failure::MemoryExhausted { .. })));
 }
 
+/// The SDK's decision arena never reuses what is freed; once it is full, the
+/// standard allocator takes over and does. A decision that allocates and
+/// frees 32 MiB in total under a 16 MiB cap must still answer.
+#[test]
+fn churning_allocations_past_the_arena_reuse_memory() {
+    let engine = Engine::new(limits()).unwrap();
+    let churn = hostile(&engine, r#"{"mode":"churn","block":16384,"rounds":2048}"#);
+    let (v, _) = run(&engine, &churn, &fixture("events/token-abc123.json"));
+    assert!(matches!(v.outcome, Outcome::Allow(_)), "{:?}", v.outcome);
+}
+
 #[test]
 fn unbounded_recursion_traps() {
     let engine = Engine::new(limits()).unwrap();

@@ -24,6 +24,10 @@ pub enum Config {
     Alloc,
     /// Allocate and touch `bytes` bytes, then allow.
     AllocBytes { bytes: usize },
+    /// Allocate and touch `block` bytes `rounds` times, freeing each block
+    /// once the next is made, then allow: far more in total than the memory
+    /// cap, never more than two blocks at once.
+    Churn { block: usize, rounds: usize },
     /// Recurse without bound.
     Recurse,
     /// Panic (writes to stderr, then traps).
@@ -94,6 +98,23 @@ impl Policy for Hostile {
             Config::AllocBytes { bytes } => {
                 let block = vec![1u8; *bytes];
                 black_box(&block);
+                allow()
+            }
+            Config::Churn { block, rounds } => {
+                // Each block is freed after the next one is made: not the
+                // latest allocation, so the arena cannot take it back.
+                let mut previous = Vec::new();
+                for _ in 0..*rounds {
+                    let mut bytes = vec![0u8; (*block).max(1)];
+                    // SAFETY: the block is at least one byte long. Volatile, so
+                    // that the optimizer cannot drop the allocation.
+                    #[allow(unsafe_code, reason = "a volatile write keeps the allocation")]
+                    unsafe {
+                        std::ptr::write_volatile(bytes.as_mut_ptr(), 1);
+                    }
+                    previous = black_box(bytes);
+                }
+                drop(previous);
                 allow()
             }
             Config::Recurse => {

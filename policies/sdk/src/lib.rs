@@ -26,6 +26,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+#[cfg(all(target_arch = "wasm32", feature = "arena"))]
+pub mod arena;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

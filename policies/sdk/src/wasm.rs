@@ -19,7 +19,10 @@ use bindings::authz::policy::types as wit;
 /// Parses the configuration once per instance.
 pub fn init<P: Policy>(slot: &OnceLock<P::Config>, config: &str) -> Result<(), wit::PolicyError> {
     let parsed = crate::parse_config::<P>(config).map_err(to_wit_error)?;
-    slot.set(parsed).map_err(|_| wit::PolicyError::Internal("init called twice".to_owned()))
+    slot.set(parsed).map_err(|_| wit::PolicyError::Internal("init called twice".to_owned()))?;
+    #[cfg(feature = "arena")]
+    crate::arena::open();
+    Ok(())
 }
 
 /// Runs the policy on one request.
