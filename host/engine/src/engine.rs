@@ -165,11 +165,12 @@ pub struct Engine {
 /// Cranelift's results per function, for the length of one load.
 /// Pre-initialization compiles a policy twice, instrumented and then as the
 /// snapshot, whose function bodies are the same; cranelift skips a function
-/// whose compile input it has seen (that input also covers module context the
-/// snapshot changes, so many still miss). A load without the compiled-code
-/// cache (every Lambda cold start) takes ~15% less (static-token 215 -> 180
-/// ms, JWT 900 -> 770 ms on the bench machine). Emptied after each load, so
-/// it holds at most about one policy's code.
+/// whose compile input it has seen, and `preinit` keeps that input the same
+/// (the snapshot keeps the instrumented copy's global exports), so the
+/// second compile is ~90% hits. A load without the compiled-code cache (every
+/// Lambda cold start) takes about a third less (static-token 250 -> 160 ms,
+/// JWT 1,000 -> 640 ms on the bench machine). Emptied after each load, so it
+/// holds at most about one policy's code.
 #[derive(Debug, Default)]
 struct FunctionCache(Mutex<HashMap<Vec<u8>, Vec<u8>>>);
 

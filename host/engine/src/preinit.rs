@@ -8,6 +8,7 @@ use crate::bindings::AuthorizerPolicy;
 use crate::engine::{Engine, GuestState, RunError};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use wasmparser::ExternalKind;
 use wasmtime::Store;
 use wasmtime::component::{Instance, Lift, WasmList};
 use wasmtime_wizer::ComponentInstanceState;
@@ -67,8 +68,118 @@ pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Ve
     };
     match state.failed {
         Some(e) => Err(unsupported(e)),
-        None => Ok(snapshot),
+        None => Ok(with_state_exports(&instrumented, &snapshot).unwrap_or(snapshot)),
     }
+}
+
+/// The snapshot with the `__wizer_*` global and memory exports the
+/// instrumented copy added to each core module (and the snapshot dropped).
+///
+/// Why: Cranelift compiles an exported global's accesses differently from an
+/// internal one's, so the snapshot's functions that touch the stack pointer
+/// (most of them) would miss the function cache the instrumented compile just
+/// filled. With the same exports, every function of the snapshot is
+/// identical to one compiled already and the snapshot's compile is mostly
+/// cache hits. The exports stay inside the component: it exports nothing
+/// more. `None` when either binary cannot be read this way (the snapshot is
+/// then used as it is, only compiled more slowly).
+fn with_state_exports(instrumented: &[u8], snapshot: &[u8]) -> Option<Vec<u8>> {
+    let state_exports: Vec<Vec<(String, ExternalKind, u32)>> = sections(instrumented)?
+        .iter()
+        .filter(|(id, _)| *id == CORE_MODULE)
+        .map(|(_, m)| state_exports(m))
+        .collect::<Option<_>>()?;
+    // Instrumenting appends a module of its own; the ones before it are the
+    // component's, in the same order as in the snapshot.
+    let mut modules = state_exports.into_iter();
+    let (header, _) = snapshot.split_at_checked(8)?;
+    let mut out = header.to_vec();
+    for (id, content) in sections(snapshot)? {
+        if id == CORE_MODULE {
+            write_section(&mut out, id, &add_exports(content, &modules.next()?)?);
+        } else {
+            write_section(&mut out, id, content);
+        }
+    }
+    Some(out)
+}
+
+const CORE_MODULE: u8 = 1;
+const EXPORT_SECTION: u8 = 7;
+
+/// The (id, contents) of each top-level section of a module or component.
+fn sections(binary: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut reader = wasmparser::BinaryReader::new(binary.get(8..)?, 8);
+    let mut sections = Vec::new();
+    while !reader.eof() {
+        let id = reader.read_u8().ok()?;
+        let len = reader.read_var_u32().ok()?;
+        sections.push((id, reader.read_bytes(usize::try_from(len).ok()?).ok()?));
+    }
+    Some(sections)
+}
+
+fn write_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
+    use wasm_encoder::Encode;
+    out.push(id);
+    content.len().encode(out);
+    out.extend_from_slice(content);
+}
+
+fn state_exports(module: &[u8]) -> Option<Vec<(String, ExternalKind, u32)>> {
+    let Some((_, exports)) = sections(module)?.into_iter().find(|(id, _)| *id == EXPORT_SECTION) else {
+        return Some(Vec::new());
+    };
+    let mut found = Vec::new();
+    for export in wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(exports, 0)).ok()? {
+        let export = export.ok()?;
+        if export.name.starts_with("__wizer_") && matches!(export.kind, ExternalKind::Global | ExternalKind::Memory) {
+            found.push((export.name.to_owned(), export.kind, export.index));
+        }
+    }
+    Some(found)
+}
+
+/// `module` with `extra` appended to its export section (those it lacks).
+fn add_exports(module: &[u8], extra: &[(String, ExternalKind, u32)]) -> Option<Vec<u8>> {
+    let (header, _) = module.split_at_checked(8)?;
+    let mut out = header.to_vec();
+    let mut added = extra.is_empty();
+    for (id, content) in sections(module)? {
+        if id != EXPORT_SECTION {
+            write_section(&mut out, id, content);
+            continue;
+        }
+        let mut exports = wasm_encoder::ExportSection::new();
+        let mut names = Vec::new();
+        for export in wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(content, 0)).ok()? {
+            let export = export.ok()?;
+            exports.export(export.name, encoder_kind(export.kind)?, export.index);
+            names.push(export.name);
+        }
+        for (name, kind, index) in extra.iter().filter(|(name, ..)| !names.contains(&name.as_str())) {
+            exports.export(name, encoder_kind(*kind)?, *index);
+        }
+        let mut content = Vec::new();
+        wasm_encoder::Encode::encode(&exports, &mut content);
+        // `encode` writes the section's size first; `write_section` adds its own.
+        let mut reader = wasmparser::BinaryReader::new(&content, 0);
+        let len = usize::try_from(reader.read_var_u32().ok()?).ok()?;
+        write_section(&mut out, id, reader.read_bytes(len).ok()?);
+        added = true;
+    }
+    added.then_some(out)
+}
+
+fn encoder_kind(kind: ExternalKind) -> Option<wasm_encoder::ExportKind> {
+    Some(match kind {
+        ExternalKind::Func => wasm_encoder::ExportKind::Func,
+        ExternalKind::Table => wasm_encoder::ExportKind::Table,
+        ExternalKind::Memory => wasm_encoder::ExportKind::Memory,
+        ExternalKind::Global => wasm_encoder::ExportKind::Global,
+        ExternalKind::Tag => wasm_encoder::ExportKind::Tag,
+        _ => return None,
+    })
 }
 
 /// Wizer's view of our (synchronous) store and instance.
@@ -128,5 +239,37 @@ impl ComponentInstanceState for SyncInstance<'_> {
 
     async fn call_func_ret_f64(&mut self, instance: &str, func: &str) -> u64 {
         self.call(instance, func, |_, r: f64| r.to_bits()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::Limits;
+
+    fn state_exports_by_module(binary: &[u8]) -> Vec<Vec<(String, ExternalKind, u32)>> {
+        let modules = sections(binary).unwrap();
+        modules.iter().filter(|(id, _)| *id == CORE_MODULE).map(|(_, module)| state_exports(module).unwrap()).collect()
+    }
+
+    #[test]
+    fn the_snapshot_keeps_the_instrumented_modules_state_exports() {
+        let engine = Engine::new(Limits::default()).unwrap();
+        let bytes = std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap();
+        let config = policy_artifacts::policy_file("static-token/config.json");
+        let Ok(snapshot) = snapshot(&engine, &bytes, &config) else { panic!("static-token cannot be snapshotted") };
+        let (_, instrumented) = Wizer::new().instrument_component(&bytes).unwrap();
+        let (before, after) = (state_exports_by_module(&instrumented), state_exports_by_module(&snapshot));
+        assert!(after.iter().flatten().any(|(_, kind, _)| *kind == ExternalKind::Global), "{after:?}");
+        assert_eq!(after, before[..after.len()]);
+        // Still a valid component of our world, exporting no more than before.
+        let component = engine.compile(&snapshot).unwrap();
+        engine.link(&component).unwrap();
+        let original = engine.compile(&bytes).unwrap();
+        let names = |c: &wasmtime::component::Component| {
+            c.component_type().exports(engine.wasmtime()).map(|(name, _)| name.to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&component), names(&original));
     }
 }
