@@ -142,17 +142,16 @@ fn state_exports(module: &[u8]) -> Option<Vec<(String, ExternalKind, u32)>> {
 
 /// `module` with `extra` appended to its export section (those it lacks).
 fn add_exports(module: &[u8], extra: &[(String, ExternalKind, u32)]) -> Option<Vec<u8>> {
-    let (header, _) = module.split_at_checked(8)?;
-    let mut out = header.to_vec();
+    let mut out = wasm_encoder::Module::new();
     let mut added = extra.is_empty();
-    for (id, content) in sections(module)? {
+    for (id, data) in sections(module)? {
         if id != EXPORT_SECTION {
-            write_section(&mut out, id, content);
+            out.section(&wasm_encoder::RawSection { id, data });
             continue;
         }
         let mut exports = wasm_encoder::ExportSection::new();
         let mut names = Vec::new();
-        for export in wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(content, 0)).ok()? {
+        for export in wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(data, 0)).ok()? {
             let export = export.ok()?;
             exports.export(export.name, encoder_kind(export.kind)?, export.index);
             names.push(export.name);
@@ -160,15 +159,10 @@ fn add_exports(module: &[u8], extra: &[(String, ExternalKind, u32)]) -> Option<V
         for (name, kind, index) in extra.iter().filter(|(name, ..)| !names.contains(&name.as_str())) {
             exports.export(name, encoder_kind(*kind)?, *index);
         }
-        let mut content = Vec::new();
-        wasm_encoder::Encode::encode(&exports, &mut content);
-        // `encode` writes the section's size first; `write_section` adds its own.
-        let mut reader = wasmparser::BinaryReader::new(&content, 0);
-        let len = usize::try_from(reader.read_var_u32().ok()?).ok()?;
-        write_section(&mut out, id, reader.read_bytes(len).ok()?);
+        out.section(&exports);
         added = true;
     }
-    added.then_some(out)
+    added.then(|| out.finish())
 }
 
 fn encoder_kind(kind: ExternalKind) -> Option<wasm_encoder::ExportKind> {

@@ -22,7 +22,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// Bytes a decision may take from the arena before falling back.
-pub const ARENA_BYTES: usize = 256 << 10;
+const ARENA_BYTES: usize = 256 << 10;
 
 /// The arena's memory, in the module's zero-initialised data: it costs
 /// nothing in the component's size, and only the pages a decision touches
@@ -35,7 +35,7 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 static OPEN: AtomicBool = AtomicBool::new(false);
 
 /// Serves allocations from the arena from now on.
-pub fn open() {
+pub(crate) fn open() {
     OPEN.store(true, Relaxed);
 }
 

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[cfg(all(target_arch = "wasm32", feature = "arena"))]
-pub mod arena;
+mod arena;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
