@@ -162,33 +162,65 @@ pub struct Engine {
     functions: Arc<FunctionCache>,
 }
 
-/// Cranelift's results per function, for the length of one load.
+/// Cranelift's results per function: those of the last load, kept until the
+/// next one ends.
+///
 /// Pre-initialization compiles a policy twice, instrumented and then as the
 /// snapshot, whose function bodies are the same; cranelift skips a function
 /// whose compile input it has seen, and `preinit` keeps that input the same
 /// (the snapshot keeps the instrumented copy's global exports), so the
 /// second compile is ~90% hits. A load without the compiled-code cache (every
 /// Lambda cold start) takes about a third less (static-token 250 -> 160 ms,
-/// JWT 1,000 -> 640 ms on the bench machine). Emptied after each load, so it
-/// holds at most about one policy's code.
+/// JWT 1,000 -> 640 ms on the bench machine). Kept after the load, the
+/// results also serve the next version when it shares functions with this
+/// one: a new configuration for the same module (new tokens, new keys)
+/// compiles ~10% of its functions (hot swap on moto 260 -> 145 ms). At most
+/// the functions of the last load are kept (0.7 MB static-token, 3.4 MB JWT),
+/// plus the current load's while it runs.
 #[derive(Debug, Default)]
-struct FunctionCache(Mutex<HashMap<Vec<u8>, Vec<u8>>>);
+struct FunctionCache(Mutex<Functions>);
+
+#[derive(Debug, Default)]
+struct Functions {
+    /// Used or made by the current load (or by the last one, between loads).
+    current: HashMap<Vec<u8>, Vec<u8>>,
+    /// The last load's, during a load: those it uses move to `current`.
+    previous: HashMap<Vec<u8>, Vec<u8>>,
+    /// Functions compiled (not found) since the current load began.
+    compiled: usize,
+}
 
 impl FunctionCache {
-    fn clear(&self) {
-        if let Ok(mut entries) = self.0.lock() {
-            *entries = HashMap::new();
+    fn begin_load(&self) {
+        if let Ok(mut functions) = self.0.lock() {
+            functions.previous = std::mem::take(&mut functions.current);
+            functions.compiled = 0;
+        }
+    }
+
+    fn end_load(&self) {
+        if let Ok(mut functions) = self.0.lock() {
+            functions.previous = HashMap::new();
         }
     }
 }
 
 impl wasmtime::CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        self.0.lock().ok()?.get(key).cloned().map(Cow::Owned)
+        let mut functions = self.0.lock().ok()?;
+        if let Some(value) = functions.current.get(key) {
+            return Some(Cow::Owned(value.clone()));
+        }
+        let value = functions.previous.remove(key)?;
+        functions.current.insert(key.to_vec(), value.clone());
+        Some(Cow::Owned(value))
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        self.0.lock().map(|mut entries| entries.insert(key.to_vec(), value)).is_ok()
+        let Ok(mut functions) = self.0.lock() else { return false };
+        functions.compiled += 1;
+        functions.current.insert(key.to_vec(), value);
+        true
     }
 }
 
@@ -296,8 +328,9 @@ impl Engine {
         config: &str,
         id: PolicyId,
     ) -> Result<(Policy, Component), LoadError> {
+        self.functions.begin_load();
         let loaded = self.load_uncached(bytes, config, id);
-        self.functions.clear();
+        self.functions.end_load();
         loaded
     }
 
@@ -525,4 +558,31 @@ fn spawn_epoch_ticker(engine: &wasmtime::Engine) -> Result<(), EngineError> {
         })
         .map(drop)
         .map_err(engine_error)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn compiled_by_last_load(engine: &Engine) -> usize {
+        engine.functions.0.lock().unwrap().compiled
+    }
+
+    /// A new configuration for the same module (a token added, a key
+    /// rotated) takes almost every function from the last load: only the few
+    /// that differ from one snapshot to the next are compiled.
+    #[test]
+    fn a_new_config_for_the_same_module_reuses_the_last_loads_functions() {
+        let engine = Engine::new(Limits::default()).unwrap();
+        let bytes = std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap();
+        let config = policy_artifacts::policy_file("static-token/config.json");
+        engine.load(&bytes, &config, None).unwrap();
+        let first = compiled_by_last_load(&engine);
+        let other = config.replace("user1", "user1-renamed");
+        assert_ne!(other, config);
+        engine.load(&bytes, &other, None).unwrap();
+        let second = compiled_by_last_load(&engine);
+        assert!(second * 4 < first, "compiled {first} functions, then {second}");
+    }
 }
