@@ -93,6 +93,9 @@ struct Probe<F> {
     version: Option<F>,
     #[serde(rename = "methodArn")]
     method_arn: Option<F>,
+    /// All a TOKEN event holds besides the two above: it needs no second parse.
+    #[serde(rename = "authorizationToken")]
+    authorization_token: Option<F>,
     #[serde(rename = "requestContext")]
     request_context: Option<ProbeContext<F>>,
 }
@@ -186,7 +189,13 @@ impl AuthorizerEvent {
                 || context.event_type.as_ref().and_then(F::text).as_deref() == Some("CONNECT")
         });
         match &*kind {
-            "TOKEN" => Ok(AuthorizerEvent::Token(event.parse()?)),
+            "TOKEN" => {
+                let mut token = ApiGatewayCustomAuthorizerRequest::default();
+                token.type_ = Some("TOKEN".to_owned());
+                token.authorization_token = string_field(probe.authorization_token.as_ref(), "authorizationToken")?;
+                token.method_arn = string_field(probe.method_arn.as_ref(), "methodArn")?;
+                Ok(AuthorizerEvent::Token(token))
+            }
             "REQUEST" if websocket => {
                 let method_arn = probe.method_arn.as_ref().and_then(F::text).map(Cow::into_owned);
                 Ok(AuthorizerEvent::Websocket { method_arn, event: Box::new(event.parse()?) })
@@ -310,6 +319,16 @@ fn query_of(multi: &QueryMap, single: &QueryMap) -> Vec<(String, String)> {
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// A probed field that must be a string when present, as the event type's parse would require.
+fn string_field<F: ProbeField>(field: Option<&F>, name: &str) -> Result<Option<String>, EventError> {
+    field
+        .map(|f| {
+            f.text().map(Cow::into_owned).ok_or_else(|| serde::de::Error::custom(format!("`{name}` is not a string")))
+        })
+        .transpose()
+        .map_err(EventError::Shape)
 }
 
 fn truncate(s: &str) -> String {
@@ -463,7 +482,8 @@ pub fn parse_method_arn(raw: &str) -> Result<MethodArn, EventError> {
     let mut path = String::with_capacity(rest.len() + 1);
     path.push('/');
     path.push_str(rest);
-    let plain = |s: &str| !s.is_empty() && !s.contains(['*', '?', '/', ':']) && !s.contains(char::is_whitespace);
+    // One pass per field: this runs on every request.
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| !matches!(c, '*' | '?' | '/' | ':') && !c.is_whitespace());
     // The console's "test authorizer" sends `*` as the stage; nothing else may be a wildcard.
     let stage_ok = stage == "*" || plain(stage);
     if ![partition, region, account_id, api_id, method].into_iter().all(plain) || !stage_ok || path.contains(['*', '?'])
@@ -708,6 +728,28 @@ mod tests {
         // A 2.0 event without its request context is not one.
         let err = AuthorizerEvent::from_value(serde_json::json!({"type": "REQUEST", "version": "2.0"})).unwrap_err();
         assert!(matches!(err, EventError::Shape(_)), "{err}");
+    }
+
+    #[test]
+    fn token_events_need_string_fields() {
+        let arn = "arn:aws:execute-api:us-east-1:1:a/prod/GET/x";
+        for event in [
+            serde_json::json!({"type": "TOKEN", "authorizationToken": 5, "methodArn": arn}),
+            serde_json::json!({"type": "TOKEN", "authorizationToken": "t", "methodArn": ["x"]}),
+        ] {
+            let err = AuthorizerEvent::from_json(&event.to_string()).unwrap_err();
+            assert!(matches!(err, EventError::Shape(_)), "{err}");
+            assert!(matches!(AuthorizerEvent::from_value(event).unwrap_err(), EventError::Shape(_)));
+        }
+        // Escapes are decoded; null is absent.
+        let escaped = format!(r#"{{"type":"TOKEN","authorizationToken":"Bearer a\"b\u00e9","methodArn":"{arn}"}}"#);
+        let request = AuthorizerEvent::from_json(&escaped).unwrap().into_request("Authorization", 1).unwrap();
+        assert_eq!(request.identity.as_deref(), Some("Bearer a\"bé"));
+        let null = serde_json::json!({"type": "TOKEN", "authorizationToken": null, "methodArn": arn});
+        let request = AuthorizerEvent::from_json(&null.to_string()).unwrap().into_request("Authorization", 1).unwrap();
+        assert_eq!((request.identity, request.method_arn.to_arn()), (None, arn.to_owned()));
+        let err = AuthorizerEvent::from_json(r#"{"type":"TOKEN"}"#).unwrap().into_request("Authorization", 1);
+        assert!(matches!(err, Err(EventError::MissingMethodArn("methodArn"))));
     }
 
     #[test]
