@@ -52,8 +52,56 @@ ensure_built_here() {
   echo "$ROOT" > "$stamp"
 }
 
+# The shared target dir keeps what every build left: each dependency, feature
+# or toolchain change leaves the previous artifacts behind (tens of GB within
+# weeks of CI runs). At most twice a day, when it is over AUTHZ_TARGET_MAX_GB
+# (default 30), keep the four newest artifacts of each crate and kind in every
+# deps dir (a crate is built in a few feature sets: normal and build
+# dependency, three workspaces) and drop the incremental caches. Cargo
+# rebuilds a removed artifact that is still wanted, so this costs build time
+# at worst, never a wrong build.
+prune_target_dir() {
+  local stamp=$CARGO_TARGET_DIR/.authz-pruned max_gb=${AUTHZ_TARGET_MAX_GB:-30} kb
+  [ -d "$CARGO_TARGET_DIR" ] || return 0
+  [ -n "$(find "$stamp" -mmin -720 2>/dev/null)" ] && return 0
+  touch "$stamp"
+  kb=$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1)
+  [ "${kb:-0}" -gt $((max_gb * 1024 * 1024)) ] || return 0
+  step "the shared target dir holds $((kb / 1024 / 1024)) GB: removing superseded build artifacts"
+  python3 - "$CARGO_TARGET_DIR" <<'PY'
+import os, re, shutil, sys
+from collections import defaultdict
+root, keep, freed = sys.argv[1], 4, 0
+artifact = re.compile(r"^(.+)-[0-9a-f]{16}(\..+)?$")
+for top, dirs, _ in os.walk(root):
+    if os.path.relpath(top, root).count(os.sep) >= 3:
+        dirs[:] = []
+        continue
+    if os.path.basename(top) == "incremental":
+        for entry in os.scandir(top):
+            if entry.is_dir(follow_symlinks=False):
+                freed += sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(entry.path) for f in fs)
+                shutil.rmtree(entry.path, ignore_errors=True)
+        dirs[:] = []
+    elif os.path.basename(top) == "deps":
+        groups = defaultdict(list)
+        for entry in os.scandir(top):
+            m = artifact.match(entry.name)
+            if m and entry.is_file(follow_symlinks=False):
+                st = entry.stat()
+                groups[m.group(1), m.group(2) or ""].append((st.st_mtime, st.st_size, entry.path))
+        for versions in groups.values():
+            for _, size, path in sorted(versions, reverse=True)[keep:]:
+                os.remove(path)
+                freed += size
+        dirs[:] = []
+print(f"freed {freed / 2**30:.1f} GB", file=sys.stderr)
+PY
+}
+
 ensure_all() {
   ensure_wasm_target
   ensure_venv
   ensure_built_here
+  prune_target_dir
 }
