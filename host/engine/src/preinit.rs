@@ -92,16 +92,18 @@ fn with_state_exports(instrumented: &[u8], snapshot: &[u8]) -> Option<Vec<u8>> {
     // Instrumenting appends a module of its own; the ones before it are the
     // component's, in the same order as in the snapshot.
     let mut modules = state_exports.into_iter();
-    let (header, _) = snapshot.split_at_checked(8)?;
-    let mut out = header.to_vec();
-    for (id, content) in sections(snapshot)? {
+    if snapshot.get(..8)? != wasm_encoder::Component::HEADER {
+        return None;
+    }
+    let mut out = wasm_encoder::Component::new();
+    for (id, data) in sections(snapshot)? {
         if id == CORE_MODULE {
-            write_section(&mut out, id, &add_exports(content, &modules.next()?)?);
+            out.section(&wasm_encoder::RawSection { id, data: &add_exports(data, &modules.next()?)? });
         } else {
-            write_section(&mut out, id, content);
+            out.section(&wasm_encoder::RawSection { id, data });
         }
     }
-    Some(out)
+    Some(out.finish())
 }
 
 const CORE_MODULE: u8 = 1;
@@ -117,13 +119,6 @@ fn sections(binary: &[u8]) -> Option<Vec<(u8, &[u8])>> {
         sections.push((id, reader.read_bytes(usize::try_from(len).ok()?).ok()?));
     }
     Some(sections)
-}
-
-fn write_section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
-    use wasm_encoder::Encode;
-    out.push(id);
-    content.len().encode(out);
-    out.extend_from_slice(content);
 }
 
 fn state_exports(module: &[u8]) -> Option<Vec<(String, ExternalKind, u32)>> {
