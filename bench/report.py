@@ -219,7 +219,7 @@ def main():
         add("Inside `Authorizer::start`, code cache warm (its `authorizer started` log line, median of the runs; "
             "the rest of the cold start is process start, runtime, first decision and exit):")
         add("")
-        add("| policy | AWS SDK config | + engine, first registry check, policy loaded | + first instance made: ready | whole process (hyperfine p50) | runs |")
+        add("| policy | AWS SDK config | + registry read (engine set up meanwhile), policy loaded | + first instance made: ready | whole process (hyperfine p50) | runs |")
         add("|---|---|---|---|---|---|")
         for p, r in started.items():
             whole = cold[f"ours-{p}-cache"]

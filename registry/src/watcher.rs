@@ -155,9 +155,23 @@ impl PolicyWatcher {
         self.check_locked().await
     }
 
+    /// [`PolicyWatcher::check`] on an active pointer already read with
+    /// [`Registry::active`]: a cold start reads it (a network round trip)
+    /// while the engine is still being set up, before the watcher exists.
+    pub async fn check_read(&self, read: Result<Option<ActivePointer>, RegistryError>) -> CheckOutcome {
+        let _one_at_a_time = self.checking.lock().await;
+        self.apply(read).await
+    }
+
     async fn check_locked(&self) -> CheckOutcome {
         *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        let outcome = match self.registry.active(&self.config.policy).await {
+        let read = self.registry.active(&self.config.policy).await;
+        self.apply(read).await
+    }
+
+    /// The rest of a check once the pointer is read.
+    async fn apply(&self, read: Result<Option<ActivePointer>, RegistryError>) -> CheckOutcome {
+        let outcome = match read {
             Err(e) => CheckOutcome::Unreachable(e.to_string()),
             Ok(None) => CheckOutcome::NoActiveVersion,
             Ok(Some(pointer)) => self.consider(pointer).await,

@@ -152,6 +152,26 @@ async fn a_new_version_serves_after_the_check_interval() {
     assert_serves(&w, 2);
 }
 
+/// A cold start reads the pointer before its engine is ready and hands the
+/// read to the watcher: it is checked as a read of its own would be.
+#[tokio::test]
+async fn a_pointer_read_ahead_of_the_watcher_is_checked_as_its_own() {
+    let mut stack = stack().await;
+    let v1 = publish(&stack.registry, &module(), &config(1), true, None).await;
+    let read = stack.registry.active(POLICY).await;
+    let w = watcher(&stack, Duration::from_secs(60), vec![], None);
+    assert!(matches!(w.check_read(read).await, CheckOutcome::Swapped { from: None, to, .. } if to == v1));
+    assert_serves(&w, 1);
+    assert_eq!(w.check_if_due().await, CheckOutcome::NotDue, "the interval runs from that check");
+
+    // A read that failed: nothing serves, every request is denied.
+    stack.moto.stop();
+    let read = stack.registry.active(POLICY).await;
+    let cold = watcher(&stack, Duration::from_secs(60), vec![], None);
+    assert!(matches!(cold.check_read(read).await, CheckOutcome::Unreachable(_)));
+    assert_eq!(decide(&cold), ("fail-closed".to_owned(), None));
+}
+
 #[tokio::test]
 async fn activate_and_rollback_move_the_pointer_and_keep_the_audit_log() {
     let stack = stack().await;

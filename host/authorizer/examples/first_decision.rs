@@ -11,7 +11,7 @@
 
 use authz_authorizer::{Authorizer, config, config::Config, init_logging};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let event_file = args.next().ok_or_else(|| anyhow::anyhow!("usage: first_decision EVENT_FILE [N]"))?;

@@ -56,16 +56,18 @@ impl Authorizer {
                 (engine, Source::Fixed(policy))
             }
             PolicySource::Registry(r) => {
-                // The engine's set-up (CPU: the instance pool) runs on a thread
-                // of its own while the AWS SDK loads its configuration (files,
-                // the system's CA certificates, milliseconds of a cold start).
+                // The engine's set-up (CPU: the instance pool, milliseconds in
+                // a new process) runs on a thread of its own while this one
+                // loads the AWS SDK's configuration and reads the registry's
+                // active pointer (a network round trip).
                 let limits = config.limits;
                 let engine_setup = std::thread::spawn(move || Engine::new(limits));
                 let sdk = authz_registry::sdk_config(r.endpoint_url.as_deref()).await;
                 sdk_ready = Some(started.elapsed());
-                let engine = engine_setup.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 let registry =
                     Registry::new(&sdk, RegistryConfig { bucket: r.bucket, table: r.table, path_style: r.path_style });
+                let pointer = registry.active(&r.policy).await;
+                let engine = engine_setup.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 let cache = r.cache_dir.as_ref().and_then(|dir| {
                     CodeCache::new(dir)
                         .map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "no compiled-code cache"))
@@ -80,7 +82,7 @@ impl Authorizer {
                 let watcher = Arc::new(PolicyWatcher::new(Arc::clone(&engine), registry, watch));
                 // Cold start: load the active version before the first request.
                 // Failing that, requests are denied until a check succeeds.
-                watcher.check().await;
+                watcher.check_read(pointer).await;
                 (engine, Source::Registry(watcher))
             }
         };

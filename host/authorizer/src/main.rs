@@ -42,7 +42,7 @@ where
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let config = Config::from_env(|k| std::env::var(k).ok())?;
