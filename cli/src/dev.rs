@@ -163,6 +163,7 @@ async fn serve(args: &DevArgs, apis: Vec<ApiSpec>, module: &[u8], config: &[u8],
         publisher: "authz dev",
         signature: None,
         note: Some("published by authz dev"),
+        code: &[],
     };
     let version = registry.publish(&publication, true, authz_engine::now_ms()).await.context("cannot publish")?;
 
@@ -172,6 +173,7 @@ async fn serve(args: &DevArgs, apis: Vec<ApiSpec>, module: &[u8], config: &[u8],
         check_interval: Duration::from_secs(args.check_interval),
         trusted_keys: Vec::new(),
         cache: None,
+        code_keys: Vec::new(),
     };
     let watcher = Arc::new(PolicyWatcher::new(engine, registry, watch));
     watcher.check().await;

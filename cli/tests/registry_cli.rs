@@ -125,6 +125,21 @@ fn publish_activate_rollback_and_history() {
             && out.contains("now active"),
         "{out}"
     );
+    assert!(out.contains("precompiled for aarch64 (") && out.contains(", x86_64 ("), "signed: code for both: {out}");
+    // Native code is only ever published signed.
+    let out = local.authz(&[
+        "policy",
+        "publish",
+        STATIC_TOKEN,
+        "--name",
+        "notes",
+        "--config",
+        &config,
+        "--precompile",
+        "x86_64",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--precompile needs --sign-key"), "{}", text(&out));
 
     // A module failing its cases is refused and nothing is stored.
     let strict = local.write(
@@ -161,8 +176,11 @@ fn publish_activate_rollback_and_history() {
     // Version 2 published but not active until activated.
     let v2_config =
         local.write("v2.json", &std::fs::read_to_string(&config).unwrap().replace("\"user1\"", "\"user1-v2\""));
-    let out = ok(local.authz(&["policy", "publish", STATIC_TOKEN, "--name", "notes", "--config", &v2_config]));
+    let out = local.authz(&["policy", "publish", STATIC_TOKEN, "--name", "notes", "--config", &v2_config]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = text(&out);
     assert!(out.contains("published notes@2") && out.contains("authz policy activate"), "{out}");
+    assert!(out.contains("no --sign-key: publishing no precompiled code") && !out.contains("precompiled for"), "{out}");
     assert!(ok(local.authz(&["policy", "activate", "--name", "notes", "2"])).contains("notes@2 is active"));
     assert!(ok(local.authz(&["policy", "rollback", "--name", "notes"])).contains("notes@1 is active"));
     let out = local.authz(&["policy", "rollback", "--name", "notes"]);
@@ -183,6 +201,15 @@ fn publish_activate_rollback_and_history() {
         serde_json::from_str(&ok(local.authz(&["policy", "history", "--name", "notes", "--json"]))).unwrap();
     assert_eq!(json["active"]["version"], 1);
     assert_eq!(json["versions"].as_array().unwrap().len(), 2);
+    let arches = |v: usize| -> Vec<String> {
+        json["versions"][v]["precompiled"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["arch"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!((arches(0), arches(1)), (vec!["aarch64".to_owned(), "x86_64".to_owned()], vec![]));
     assert_eq!(json["events"].as_array().unwrap().len(), 5, "{json}");
     let out = local.authz(&["policy", "history", "--name", "nobody"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -89,6 +89,7 @@ async fn main() {
                 publisher: "bench",
                 signature: None,
                 note: None,
+                code: &[],
             };
             registry.publish(&p, true, authz_engine::now_ms()).await.unwrap().version
         }
@@ -100,6 +101,7 @@ async fn main() {
         check_interval: Duration::ZERO,
         trusted_keys: vec![],
         cache: Some(CodeCache::new(&cache_dir).unwrap()),
+        code_keys: vec![],
     };
     // The authorizer's default limits; Lambda's settings (see host/authorizer).
     let watcher = Arc::new(PolicyWatcher::new(Engine::new(Limits::default()).unwrap(), registry.clone(), watch));

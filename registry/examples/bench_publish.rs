@@ -28,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             publisher: "bench",
             signature: None,
             note: None,
+            code: &[],
         };
         let version = registry.publish(&publication, true, authz_engine::now_ms()).await?;
         println!("{name}: version {} active", version.version);

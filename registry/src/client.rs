@@ -2,7 +2,8 @@
 //! pointer and the audit log. Used by the CLI (publish, activate, rollback,
 //! history) and by the authorizer (active pointer, fetch).
 
-use crate::model::{ActivePointer, AuditEvent, History, PolicyVersion, config_key, module_key};
+use crate::model::{ActivePointer, AuditEvent, History, NativeCode, PolicyVersion, code_key, config_key, module_key};
+use crate::signing::SignedCode;
 use authz_engine::sha256_hex;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put, ScalarAttributeType,
@@ -39,7 +40,7 @@ pub enum RegistryError {
     /// Downloaded bytes do not match the digest the registry recorded.
     #[error("{what} `{key}` has SHA-256 {actual}, the registry says {expected}")]
     DigestMismatch {
-        /// `module` or `config`.
+        /// `module`, `config` or `code`.
         what: &'static str,
         /// S3 key.
         key: String,
@@ -120,6 +121,18 @@ pub struct Publication<'a> {
     pub signature: Option<(String, String)>,
     /// Free text.
     pub note: Option<&'a str>,
+    /// Native code compiled from the module, signed (none: the authorizer compiles).
+    pub code: &'a [SignedCode],
+}
+
+/// A version's native code for one architecture, and its config, both
+/// checked against the digests the registry recorded.
+#[derive(Clone, Debug)]
+pub struct FetchedCode {
+    /// Native code.
+    pub code: Vec<u8>,
+    /// Config document.
+    pub config: String,
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -174,7 +187,42 @@ fn version_item(v: &PolicyVersion) -> Item {
             item.insert(name.to_owned(), s(value));
         }
     }
+    if !v.code.is_empty() {
+        let code = v.code.iter().map(|c| {
+            AttributeValue::M(Item::from([
+                ("arch".to_owned(), s(&c.arch)),
+                ("code_sha256".to_owned(), s(&c.code_sha256)),
+                ("code_key".to_owned(), s(&c.code_key)),
+                ("signature".to_owned(), s(&c.signature)),
+                ("key_id".to_owned(), s(&c.key_id)),
+            ]))
+        });
+        item.insert("code".to_owned(), AttributeValue::L(code.collect()));
+    }
     item
+}
+
+fn parse_code(item: &Item) -> Result<Vec<NativeCode>, RegistryError> {
+    let Some(value) = item.get("code") else {
+        return Ok(Vec::new());
+    };
+    let AttributeValue::L(list) = value else {
+        return Err(RegistryError::Corrupt("`code` is not a list".to_owned()));
+    };
+    list.iter()
+        .map(|entry| {
+            let AttributeValue::M(c) = entry else {
+                return Err(RegistryError::Corrupt("a `code` entry is not a map".to_owned()));
+            };
+            Ok(NativeCode {
+                arch: get_s(c, "arch")?,
+                code_sha256: get_s(c, "code_sha256")?,
+                code_key: get_s(c, "code_key")?,
+                signature: get_s(c, "signature")?,
+                key_id: get_s(c, "key_id")?,
+            })
+        })
+        .collect()
 }
 
 fn parse_version(item: &Item) -> Result<PolicyVersion, RegistryError> {
@@ -190,6 +238,7 @@ fn parse_version(item: &Item) -> Result<PolicyVersion, RegistryError> {
         signature: get_opt_s(item, "signature"),
         key_id: get_opt_s(item, "key_id"),
         note: get_opt_s(item, "note"),
+        code: parse_code(item)?,
     })
 }
 
@@ -251,6 +300,19 @@ fn parse_event(item: &Item) -> Result<AuditEvent, RegistryError> {
         by: get_s(item, "by")?,
         at_ms: get_n(item, "at_ms")?,
     })
+}
+
+fn check_digest(what: &'static str, key: &str, bytes: &[u8], expected: &str) -> Result<(), RegistryError> {
+    let actual = sha256_hex(bytes);
+    if actual == expected {
+        return Ok(());
+    }
+    Err(RegistryError::DigestMismatch { what, key: key.to_owned(), expected: expected.to_owned(), actual })
+}
+
+fn checked_config(version: &PolicyVersion, config: Vec<u8>) -> Result<String, RegistryError> {
+    check_digest("config", &version.config_key, &config, &version.config_sha256)?;
+    String::from_utf8(config).map_err(|_| RegistryError::Corrupt("config is not UTF-8".to_owned()))
 }
 
 impl Registry {
@@ -408,22 +470,16 @@ impl Registry {
     pub async fn fetch(&self, version: &PolicyVersion) -> Result<Fetched, RegistryError> {
         let (module, config) =
             tokio::try_join!(self.get_object(&version.module_key), self.get_object(&version.config_key))?;
-        for (what, key, bytes, expected) in [
-            ("module", &version.module_key, &module, &version.module_sha256),
-            ("config", &version.config_key, &config, &version.config_sha256),
-        ] {
-            let actual = sha256_hex(bytes);
-            if &actual != expected {
-                return Err(RegistryError::DigestMismatch {
-                    what,
-                    key: key.clone(),
-                    expected: expected.clone(),
-                    actual,
-                });
-            }
-        }
-        let config = String::from_utf8(config).map_err(|_| RegistryError::Corrupt("config is not UTF-8".to_owned()))?;
-        Ok(Fetched { module, config })
+        check_digest("module", &version.module_key, &module, &version.module_sha256)?;
+        Ok(Fetched { module, config: checked_config(version, config)? })
+    }
+
+    /// Downloads one of a version's native code objects and its config, and
+    /// checks both digests (the code's signature is the caller's to check).
+    pub async fn fetch_code(&self, version: &PolicyVersion, code: &NativeCode) -> Result<FetchedCode, RegistryError> {
+        let (bytes, config) = tokio::try_join!(self.get_object(&code.code_key), self.get_object(&version.config_key))?;
+        check_digest("code", &code.code_key, &bytes, &code.code_sha256)?;
+        Ok(FetchedCode { code: bytes, config: checked_config(version, config)? })
     }
 
     fn put(
@@ -522,6 +578,19 @@ impl Registry {
         let (module_key, config_key) = (module_key(&module_sha256), config_key(&config_sha256));
         self.put_once(&module_key, p.module, "application/wasm").await?;
         self.put_once(&config_key, p.config, "application/json").await?;
+        let mut code = Vec::with_capacity(p.code.len());
+        for c in p.code {
+            let code_sha256 = sha256_hex(&c.code);
+            let code_key = code_key(&code_sha256);
+            self.put_once(&code_key, &c.code, "application/octet-stream").await?;
+            code.push(NativeCode {
+                arch: c.arch.clone(),
+                code_sha256,
+                code_key,
+                signature: c.signature.clone(),
+                key_id: c.key_id.clone(),
+            });
+        }
 
         let current = if activate { self.active(p.policy).await? } else { None };
         let version = self.latest_version(p.policy).await? + 1;
@@ -537,6 +606,7 @@ impl Registry {
             signature: p.signature.as_ref().map(|(sig, _)| sig.clone()),
             key_id: p.signature.as_ref().map(|(_, id)| id.clone()),
             note: p.note.map(str::to_owned),
+            code,
         };
         let publish_event = AuditEvent {
             action: "publish".to_owned(),

@@ -8,8 +8,8 @@
 //!   active versions that `rollback` pops.
 //! - `event#<ms>#<revision>#<action>#<version>`: the audit log: every publish, activation and rollback.
 //!
-//! S3 bucket: `modules/<sha256>.wasm` and `configs/<sha256>.json`, content-addressed and
-//! never overwritten.
+//! S3 bucket: `modules/<sha256>.wasm`, `configs/<sha256>.json` and `code/<sha256>.cwasm`
+//! (native code compiled at publish), content-addressed and never overwritten.
 
 /// One published version.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +36,26 @@ pub struct PolicyVersion {
     pub key_id: Option<String>,
     /// Free text from the publisher.
     pub note: Option<String>,
+    /// Native code compiled at publish, one per architecture, each signed.
+    pub code: Vec<NativeCode>,
+}
+
+/// A version's code compiled ahead of time for one architecture (see
+/// `authz_engine::Engine::precompile`). Always signed: native code runs
+/// outside the sandbox, so an authorizer loads it only when a key it trusts
+/// with native code signed [`crate::signing::code_message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeCode {
+    /// `aarch64` or `x86_64`.
+    pub arch: String,
+    /// SHA-256 of the code.
+    pub code_sha256: String,
+    /// S3 key of the code.
+    pub code_key: String,
+    /// Base64 Ed25519 signature of [`crate::signing::code_message`].
+    pub signature: String,
+    /// Which key signed it.
+    pub key_id: String,
 }
 
 /// The active pointer of a policy.
@@ -82,6 +102,11 @@ pub struct History {
 /// S3 key of a module.
 pub fn module_key(sha256: &str) -> String {
     format!("modules/{sha256}.wasm")
+}
+
+/// S3 key of native code.
+pub fn code_key(sha256: &str) -> String {
+    format!("code/{sha256}.cwasm")
 }
 
 /// S3 key of a config.

@@ -34,6 +34,14 @@ pub fn message(policy: &str, module_sha256: &str, config_sha256: &str) -> Vec<u8
     format!("authz-policy-signature:v1\n{policy}\n{module_sha256}\n{config_sha256}\n").into_bytes()
 }
 
+/// What is signed for native code compiled from a version of `policy` for
+/// `arch`: the code's digest, bound to the module and config it was compiled
+/// from (and pre-initialized with).
+pub fn code_message(policy: &str, module_sha256: &str, config_sha256: &str, arch: &str, code_sha256: &str) -> Vec<u8> {
+    format!("authz-native-code-signature:v1\n{policy}\n{module_sha256}\n{config_sha256}\n{arch}\n{code_sha256}\n")
+        .into_bytes()
+}
+
 /// A public key as the authorizer is configured with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustedKey(VerifyingKey);
@@ -123,6 +131,31 @@ impl SigningKeyPair {
         let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
         (self.sign(&message(policy, &digest(module), &digest(config))), self.public().key_id())
     }
+
+    /// Signs native code compiled for `arch` from a version of `policy`.
+    pub fn sign_code(&self, policy: &str, module: &[u8], config: &[u8], arch: &str, code: &[u8]) -> SignedCode {
+        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        let signed = code_message(policy, &digest(module), &digest(config), arch, &digest(code));
+        SignedCode {
+            arch: arch.to_owned(),
+            code: code.to_vec(),
+            signature: self.sign(&signed),
+            key_id: self.public().key_id(),
+        }
+    }
+}
+
+/// Native code and its signature, as [`crate::Publication`] carries it.
+#[derive(Clone, Debug)]
+pub struct SignedCode {
+    /// `aarch64` or `x86_64`.
+    pub arch: String,
+    /// The code.
+    pub code: Vec<u8>,
+    /// Base64 signature of [`code_message`].
+    pub signature: String,
+    /// Which key signed it.
+    pub key_id: String,
 }
 
 #[cfg(test)]
@@ -142,6 +175,15 @@ mod tests {
         assert!(!from_b64.verifies(&message("other", "aa", "bb"), &sig), "bound to the policy name");
         assert!(!from_b64.verifies(&message("notes", "aa", "cc"), &sig), "bound to the config");
         assert!(!from_b64.verifies(&msg, "not base64!"));
+        let code = reloaded.sign_code("notes", b"module", b"config", "aarch64", b"code");
+        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        let code_msg = |arch: &str, code: &[u8]| {
+            code_message("notes", &digest(b"module"), &digest(b"config"), arch, &digest(code))
+        };
+        assert!(from_b64.verifies(&code_msg("aarch64", b"code"), &code.signature));
+        assert!(!from_b64.verifies(&code_msg("x86_64", b"code"), &code.signature), "bound to the architecture");
+        assert!(!from_b64.verifies(&code_msg("aarch64", b"other"), &code.signature), "bound to the code");
+        assert!(!from_b64.verifies(&msg, &code.signature), "not a version signature");
         let stranger = SigningKeyPair::generate().unwrap().public();
         assert!(!stranger.verifies(&msg, &sig));
         assert_eq!(from_b64.key_id().len(), 16);

@@ -3,21 +3,24 @@
 //! At most every `check_interval` it reads the pointer; only when the module
 //! or config digest changed does it check the signature (when trusted keys are
 //! configured), then load the version from the compiled-code cache by those
-//! two digests, or else download it, check both digests and compile it, and
-//! swap it in. Decisions take an `Arc` of the current version when they start, so a
+//! two digests, or else from the native code compiled at publish for this
+//! architecture (only when signed by a key trusted with native code), or
+//! else download it, check both digests and compile it, and swap it in. Decisions take an `Arc` of the current version when they start, so a
 //! request in flight finishes on the version it started with.
 //!
 //! Nothing here ever opens the gate: registry unreachable, object missing,
 //! digest or signature mismatch, a module that does not compile or whose
 //! config it rejects: the last good version keeps serving and the reason is
-//! logged. A rejected version is not remembered: the next check tries again.
+//! logged. Precompiled code that cannot be used (unsigned, another
+//! architecture or wasmtime, a digest mismatch) is logged and the version is
+//! compiled instead. A rejected version is not remembered: the next check tries again.
 //! With no good version at all (cold start), there is no policy and the
 //! authorizer denies everything.
 
 use crate::client::{Registry, RegistryError};
 use crate::model::{ActivePointer, PolicyVersion};
-use crate::signing::{TrustedKey, message};
-use authz_engine::{CodeCache, Engine, LoadedFrom, Policy};
+use crate::signing::{TrustedKey, code_message, message};
+use authz_engine::{CodeCache, Engine, LoadedFrom, Policy, PolicyId, host_architecture};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -32,6 +35,10 @@ pub struct WatchConfig {
     pub trusted_keys: Vec<TrustedKey>,
     /// Compiled-code cache, if any.
     pub cache: Option<CodeCache>,
+    /// Keys trusted to sign native code compiled at publish. Empty: such
+    /// code is never loaded, every version is compiled here. Whoever holds
+    /// one of these keys can run code outside the sandbox.
+    pub code_keys: Vec<TrustedKey>,
 }
 
 /// A version serving decisions.
@@ -199,9 +206,12 @@ impl PolicyWatcher {
         let label = format!("{}@{}", target.policy, target.version);
         let (policy, loaded_from) = match self.cached(&target, &label).await {
             Ok(Some(policy)) => (policy, LoadedFrom::Cache),
-            Ok(None) => match self.fetch_and_load(&target, label).await {
-                Ok(loaded) => loaded,
-                Err(outcome) => return outcome,
+            Ok(None) => match self.precompiled(&target, &label).await {
+                Some(policy) => (policy, LoadedFrom::Precompiled),
+                None => match self.fetch_and_load(&target, label).await {
+                    Ok(loaded) => loaded,
+                    Err(outcome) => return outcome,
+                },
             },
             Err(reason) => return reject(reason),
         };
@@ -225,6 +235,54 @@ impl PolicyWatcher {
             .await
             .map_err(|e| format!("loading task failed: {e}"))?
             .map_err(|e| e.to_string())
+    }
+
+    /// The version from the native code compiled at publish for this
+    /// architecture, if a code key signed it and it loads here; `None` (and
+    /// why, logged) otherwise: the caller compiles.
+    async fn precompiled(&self, target: &PolicyVersion, label: &str) -> Option<Policy> {
+        if self.config.code_keys.is_empty() {
+            return None;
+        }
+        let arch = host_architecture();
+        let code = target.code.iter().find(|c| c.arch == arch)?;
+        let policy = self.config.policy.as_str();
+        let signed =
+            code_message(&target.policy, &target.module_sha256, &target.config_sha256, arch, &code.code_sha256);
+        if !self.config.code_keys.iter().any(|k| k.verifies(&signed, &code.signature)) {
+            tracing::warn!(policy, version = target.version, key_id = %code.key_id, "precompiled code not signed by a trusted code key: compiling instead");
+            return None;
+        }
+        let fetched = match self.registry.fetch_code(target, code).await {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                tracing::warn!(policy, version = target.version, error = %e, "cannot fetch precompiled code: compiling instead");
+                return None;
+            }
+        };
+        let engine = Arc::clone(&self.engine);
+        let id = PolicyId { sha256: target.module_sha256.clone(), version: Some(label.to_owned()) };
+        let loaded = tokio::task::spawn_blocking(move || {
+            #[expect(unsafe_code, reason = "loads native code compiled at publish")]
+            // SAFETY: its digest was just checked, and that digest, with the
+            // module and config it was compiled from, is signed by a key the
+            // operator trusts with native code (`code_keys`).
+            unsafe {
+                engine.load_precompiled(&fetched.code, &fetched.config, id)
+            }
+        })
+        .await;
+        match loaded {
+            Ok(Ok(policy)) => Some(policy),
+            Ok(Err(e)) => {
+                tracing::warn!(policy, version = target.version, error = %e, "precompiled code unusable here: compiling instead");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(policy, version = target.version, error = %e, "loading task failed: compiling instead");
+                None
+            }
+        }
     }
 
     /// Downloads the version (digests checked) and compiles it, through the

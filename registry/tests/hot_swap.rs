@@ -73,6 +73,7 @@ async fn publish(
         publisher: "test",
         signature: key.map(|k| k.sign_version(POLICY, module, config)),
         note: None,
+        code: &[],
     };
     registry.publish(&publication, activate, authz_engine::now_ms()).await.unwrap().version
 }
@@ -90,7 +91,7 @@ fn watcher(
     PolicyWatcher::new(
         Engine::new(limits).unwrap(),
         stack.registry.clone(),
-        WatchConfig { policy: POLICY.to_owned(), check_interval: interval, trusted_keys, cache },
+        WatchConfig { policy: POLICY.to_owned(), check_interval: interval, trusted_keys, cache, code_keys: vec![] },
     )
 }
 
@@ -238,6 +239,7 @@ async fn concurrent_publishes_never_overwrite_each_other() {
                 publisher: "racer",
                 signature: None,
                 note: None,
+                code: &[],
             };
             registry.publish(&publication, true, authz_engine::now_ms()).await
         });
@@ -353,6 +355,7 @@ async fn with_trusted_keys_only_versions_they_signed_are_activated() {
         publisher: "mallory",
         signature: Some((signature, key_id)),
         note: None,
+        code: &[],
     };
     stack.registry.publish(&publication, true, authz_engine::now_ms()).await.unwrap();
     assert!(matches!(w.check().await, CheckOutcome::Rejected { .. }));
@@ -388,8 +391,13 @@ async fn a_fault_at_any_step_of_a_swap_keeps_the_good_version_until_it_ends() {
         RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
     );
     let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
-    let watch =
-        WatchConfig { policy: POLICY.to_owned(), check_interval: Duration::ZERO, trusted_keys: vec![], cache: None };
+    let watch = WatchConfig {
+        policy: POLICY.to_owned(),
+        check_interval: Duration::ZERO,
+        trusted_keys: vec![],
+        cache: None,
+        code_keys: vec![],
+    };
     let w = PolicyWatcher::new(Engine::new(limits).unwrap(), through_proxy, watch);
     publish(&stack.registry, &module(), &config(1), true, None).await;
     assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }));
@@ -430,6 +438,92 @@ async fn a_fault_at_any_step_of_a_swap_keeps_the_good_version_until_it_ends() {
     assert_serves(&w, generation + 1);
 }
 
+/// A version published with native code signed by a key the watcher trusts
+/// with native code loads that code: nothing compiled, the module never
+/// downloaded. Code not signed by a code key, changed in the bucket, or built
+/// for another architecture is never loaded: the version is compiled instead.
+#[tokio::test]
+async fn signed_precompiled_code_loads_without_compiling_and_anything_else_is_compiled() {
+    let stack = stack().await;
+    let engine = Engine::new(Limits::default()).unwrap();
+    let key = SigningKeyPair::generate().unwrap();
+    let host = authz_engine::host_architecture();
+    let other = authz_engine::ARCHITECTURES.into_iter().find(|a| *a != host).unwrap();
+    let module = module();
+    let publish_with = |generation: u32, arch_compiled: &'static str| {
+        let config = config(generation);
+        let native = engine.precompile(&module, std::str::from_utf8(&config).unwrap(), arch_compiled).unwrap();
+        // Labelled (and signed) as this host's code, whatever it was built for.
+        let code = [key.sign_code(POLICY, &module, &config, host, &native)];
+        let registry = stack.registry.clone();
+        let module = module.clone();
+        async move {
+            let p = Publication {
+                policy: POLICY,
+                module: &module,
+                config: &config,
+                publisher: "test",
+                signature: None,
+                note: None,
+                code: &code,
+            };
+            registry.publish(&p, true, authz_engine::now_ms()).await.unwrap()
+        }
+    };
+    let published = publish_with(1, host).await;
+    assert_eq!(published.code.len(), 1);
+    let pointer = stack.registry.active(POLICY).await.unwrap().unwrap();
+    assert_eq!(pointer.active.code, published.code, "the code entries round-trip through DynamoDB");
+
+    // Modules cannot be downloaded: only the precompiled code can serve.
+    let proxy = FaultProxy::start(stack.moto.endpoint()).await;
+    let via_proxy = Registry::new(
+        &sdk_for(proxy.endpoint()).await,
+        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
+    );
+    proxy.set(Some((Step::Module, Fault::Error)));
+    let cold = |code_keys: Vec<TrustedKey>| {
+        let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
+        let watch = WatchConfig {
+            policy: POLICY.to_owned(),
+            check_interval: Duration::ZERO,
+            trusted_keys: vec![],
+            cache: None,
+            code_keys,
+        };
+        PolicyWatcher::new(Engine::new(limits).unwrap(), via_proxy.clone(), watch)
+    };
+    let w = cold(vec![key.public()]);
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Precompiled, .. }));
+    assert_serves(&w, 1);
+    // No code key, or another one: the code is not trusted, the module is
+    // needed (and cannot be downloaded).
+    let stranger = SigningKeyPair::generate().unwrap().public();
+    for code_keys in [vec![], vec![stranger]] {
+        assert!(matches!(cold(code_keys).check().await, CheckOutcome::Unreachable(_)));
+    }
+    proxy.set(None);
+    let w = cold(vec![]);
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
+    assert_serves(&w, 1);
+
+    // The code object changed in the bucket: its digest no longer matches.
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).build());
+    let code_key = &published.code[0].code_key;
+    let tampered = b"\x7fELF not the signed code".to_vec();
+    s3.put_object().bucket("policies").key(code_key).body(tampered.into()).send().await.unwrap();
+    let w = cold(vec![key.public()]);
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
+    assert_serves(&w, 1);
+
+    // Signed, intact, but built for the other architecture: wasmtime refuses it.
+    publish_with(2, other).await;
+    let w = cold(vec![key.public()]);
+    assert!(matches!(w.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
+    assert_serves(&w, 2);
+}
+
 /// A cold start whose cache holds the active version loads it from the two
 /// digests the pointer names, without downloading it; an entry that does not
 /// match its digests, or a version the trusted keys did not sign, is never
@@ -452,8 +546,13 @@ async fn a_cold_start_loads_compiled_code_from_the_cache_without_downloading() {
     );
     let cold = |trusted_keys: Vec<TrustedKey>| {
         let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
-        let watch =
-            WatchConfig { policy: POLICY.to_owned(), check_interval: Duration::ZERO, trusted_keys, cache: cache() };
+        let watch = WatchConfig {
+            policy: POLICY.to_owned(),
+            check_interval: Duration::ZERO,
+            trusted_keys,
+            cache: cache(),
+            code_keys: vec![],
+        };
         PolicyWatcher::new(Engine::new(limits).unwrap(), via_proxy.clone(), watch)
     };
     proxy.set(Some((Step::Module, Fault::Error)));

@@ -3,8 +3,9 @@
 use super::{ModuleArgs, cases, engine, read, read_json, test::run_cases};
 use crate::aws::{RegistryArgs, block_on, registry_error};
 use crate::error::{CliError, bad_input};
+use authz_engine::ARCHITECTURES;
 use authz_registry::model::{ActivePointer, History};
-use authz_registry::signing::SigningKeyPair;
+use authz_registry::signing::{SignedCode, SigningKeyPair};
 use authz_registry::{Publication, Registry};
 use clap::Args;
 use std::path::PathBuf;
@@ -23,6 +24,15 @@ pub struct PublishArgs {
     /// Ed25519 private key (PEM, from `authz keys generate`) to sign the version with.
     #[arg(long, env = "AUTHZ_SIGN_KEY")]
     sign_key: Option<PathBuf>,
+    /// Architectures to compile the version for at publish (comma-separated):
+    /// an authorizer that trusts the signing key with native code
+    /// (`AUTHZ_CODE_SIGNING_KEYS`) then loads code instead of compiling on a
+    /// cold start. Needs --sign-key. Default: aarch64,x86_64 when signing.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ARCHITECTURES))]
+    precompile: Option<Vec<String>>,
+    /// Publish no precompiled code: authorizers compile the version themselves.
+    #[arg(long, conflicts_with = "precompile")]
+    no_precompile: bool,
     /// Make the new version active at once (atomically with publishing it).
     #[arg(long)]
     activate: bool,
@@ -122,6 +132,31 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
+    let code = match (&key, args.no_precompile, args.precompile) {
+        (_, true, _) => Vec::new(),
+        (None, false, Some(_)) => {
+            return Err(bad_input("--precompile needs --sign-key: native code is only ever loaded signed"));
+        }
+        (None, false, None) => {
+            eprintln!("note: no --sign-key: publishing no precompiled code (authorizers will compile this version)");
+            Vec::new()
+        }
+        (Some(key), false, arches) => {
+            let mut arches = arches.unwrap_or_else(|| ARCHITECTURES.map(str::to_owned).to_vec());
+            arches.sort();
+            arches.dedup();
+            let mut code: Vec<SignedCode> = Vec::with_capacity(arches.len());
+            for arch in &arches {
+                let native = engine.precompile(&module, &config_text, arch).map_err(|e| {
+                    bad_input(format!(
+                        "cannot compile `{shown}` for {arch}: {e} (--no-precompile publishes without code)"
+                    ))
+                })?;
+                code.push(key.sign_code(&args.name, &module, &config, arch, &native));
+            }
+            code
+        }
+    };
 
     block_on(async {
         let registry = args.registry.registry().await;
@@ -133,16 +168,24 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             publisher: &publisher,
             signature: key.as_ref().map(|k| k.sign_version(&args.name, &module, &config)),
             note: args.note.as_deref(),
+            code: &code,
         };
         let version =
             registry.publish(&publication, args.activate, authz_engine::now_ms()).await.map_err(registry_error)?;
+        let precompiled: Vec<String> =
+            code.iter().map(|c| format!("{} ({} KiB)", c.arch, c.code.len().div_ceil(1024))).collect();
         println!(
-            "published {}@{} (module {}, config {}{}){}",
+            "published {}@{} (module {}, config {}{}{}){}",
             version.policy,
             version.version,
             short(&version.module_sha256),
             short(&version.config_sha256),
             version.key_id.as_ref().map(|k| format!(", signed by key {k}")).unwrap_or_default(),
+            if precompiled.is_empty() {
+                String::new()
+            } else {
+                format!(", precompiled for {}", precompiled.join(", "))
+            },
             if args.activate { ", now active" } else { "; activate it with `authz policy activate`" },
         );
         Ok(ExitCode::SUCCESS)
@@ -278,6 +321,9 @@ fn history_json(h: &History) -> serde_json::Value {
             "version": v.version, "moduleSha256": v.module_sha256, "configSha256": v.config_sha256,
             "moduleKey": v.module_key, "configKey": v.config_key, "publisher": v.publisher,
             "publishedAt": time(v.published_at_ms), "keyId": v.key_id, "signature": v.signature, "note": v.note,
+            "precompiled": v.code.iter().map(|c| serde_json::json!({
+                "arch": c.arch, "codeSha256": c.code_sha256, "codeKey": c.code_key, "keyId": c.key_id,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "events": h.events.iter().map(|e| serde_json::json!({
             "at": time(e.at_ms), "action": e.action, "version": e.version, "fromVersion": e.from_version, "by": e.by,

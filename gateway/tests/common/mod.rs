@@ -74,6 +74,7 @@ impl Local {
                 check_interval: Duration::from_millis(300),
                 trusted_keys: vec![],
                 cache: None,
+                code_keys: vec![],
             };
             let watcher =
                 Arc::new(PolicyWatcher::new(Engine::new(Limits::default()).unwrap(), registry.clone(), watch));
@@ -141,6 +142,7 @@ pub async fn publish(registry: &Registry, config: String) -> u64 {
         publisher: "test",
         signature: None,
         note: None,
+        code: &[],
     };
     registry.publish(&p, true, authz_engine::now_ms()).await.unwrap().version
 }

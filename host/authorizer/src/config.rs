@@ -32,6 +32,8 @@ pub struct RegistrySource {
     pub check_interval: Duration,
     /// Only versions signed by one of these are activated (when non-empty).
     pub trusted_keys: Vec<TrustedKey>,
+    /// Native code compiled at publish is loaded only when one of these signed it.
+    pub code_keys: Vec<TrustedKey>,
     /// Where compiled code is cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
     /// Path-style S3 addressing (local stand-ins).
@@ -85,21 +87,27 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Result<RegistrySource, ConfigError> {
-    let required = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
-    let trusted_keys = get("AUTHZ_TRUSTED_KEYS")
+/// A comma-separated list of base64 Ed25519 public keys (empty when unset).
+fn keys(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Vec<TrustedKey>, ConfigError> {
+    get(name)
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|k| {
             TrustedKey::parse(k).map_err(|_| ConfigError::Invalid {
-                name: "AUTHZ_TRUSTED_KEYS",
+                name,
                 value: k.to_owned(),
                 expected: "base64 Ed25519 public keys separated by commas",
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Result<RegistrySource, ConfigError> {
+    let required = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+    let trusted_keys = keys(get, "AUTHZ_TRUSTED_KEYS")?;
+    let code_keys = keys(get, "AUTHZ_CODE_SIGNING_KEYS")?;
     let cache_dir = match get("AUTHZ_CODE_CACHE_DIR") {
         Some(dir) if dir == "off" => None,
         Some(dir) => Some(PathBuf::from(dir)),
@@ -120,6 +128,7 @@ fn registry_source(get: &impl Fn(&str) -> Option<String>, policy: String) -> Res
         policy,
         check_interval: Duration::from_secs(number(get, "AUTHZ_CHECK_INTERVAL_SECS", 30)?),
         trusted_keys,
+        code_keys,
         cache_dir,
         path_style,
         endpoint_url,
@@ -141,6 +150,7 @@ impl Config {
     /// | `AUTHZ_REGISTRY_TABLE` | registry DynamoDB table | required for the registry |
     /// | `AUTHZ_CHECK_INTERVAL_SECS` | seconds between checks of the active version | 30 |
     /// | `AUTHZ_TRUSTED_KEYS` | comma-separated base64 Ed25519 public keys | none (no signature required) |
+    /// | `AUTHZ_CODE_SIGNING_KEYS` | keys trusted to sign native code compiled at publish (whoever holds one runs code outside the sandbox) | none (every version is compiled here) |
     /// | `AUTHZ_CODE_CACHE_DIR` | compiled-code cache, `off` to disable | `/tmp/authz-code-cache` |
     /// | `AUTHZ_S3_PATH_STYLE` | path-style S3 URLs | `true` when `AWS_ENDPOINT_URL` is set |
     /// | `AWS_ENDPOINT_URL` | one endpoint for S3 and DynamoDB (a local stack; `http://` skips loading CA certificates) | the AWS endpoints |
@@ -242,12 +252,14 @@ mod tests {
     fn a_policy_name_selects_the_registry() {
         let key = authz_registry::signing::SigningKeyPair::generate().unwrap().public();
         let keys = format!("{}, {}", key.to_base64(), key.to_base64());
+        let code_key = authz_registry::signing::SigningKeyPair::generate().unwrap().public();
         let c = Config::from_env(env(&[
             ("AUTHZ_POLICY_NAME", "notes"),
             ("AUTHZ_REGISTRY_BUCKET", "b"),
             ("AUTHZ_REGISTRY_TABLE", "t"),
             ("AUTHZ_CHECK_INTERVAL_SECS", "5"),
             ("AUTHZ_TRUSTED_KEYS", &keys),
+            ("AUTHZ_CODE_SIGNING_KEYS", &code_key.to_base64()),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
         ]))
         .unwrap();
@@ -255,6 +267,7 @@ mod tests {
         assert_eq!((r.bucket.as_str(), r.table.as_str(), r.policy.as_str()), ("b", "t", "notes"));
         assert_eq!(r.check_interval, Duration::from_secs(5));
         assert_eq!(r.trusted_keys, vec![key.clone(), key]);
+        assert_eq!(r.code_keys, vec![code_key]);
         assert_eq!(r.cache_dir, Some(PathBuf::from("/tmp/authz-code-cache")));
         assert!(r.path_style);
         assert_eq!(r.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
@@ -268,6 +281,13 @@ mod tests {
             ("AUTHZ_TRUSTED_KEYS", "c2hvcnQ="),
         ]));
         assert!(matches!(bad_key, Err(ConfigError::Invalid { name: "AUTHZ_TRUSTED_KEYS", .. })));
+        let bad_code_key = Config::from_env(env(&[
+            ("AUTHZ_POLICY_NAME", "notes"),
+            ("AUTHZ_REGISTRY_BUCKET", "b"),
+            ("AUTHZ_REGISTRY_TABLE", "t"),
+            ("AUTHZ_CODE_SIGNING_KEYS", "c2hvcnQ="),
+        ]));
+        assert!(matches!(bad_code_key, Err(ConfigError::Invalid { name: "AUTHZ_CODE_SIGNING_KEYS", .. })));
         let both = Config::from_env(env(&[("AUTHZ_POLICY_NAME", "notes"), ("AUTHZ_POLICY_FILE", "/p.wasm")]));
         assert!(matches!(both, Err(ConfigError::Conflicting(..))));
     }

@@ -78,6 +78,7 @@ impl Authorizer {
                     check_interval: r.check_interval,
                     trusted_keys: r.trusted_keys,
                     cache,
+                    code_keys: r.code_keys,
                 };
                 let watcher = Arc::new(PolicyWatcher::new(Arc::clone(&engine), registry, watch));
                 // Cold start: load the active version before the first request.

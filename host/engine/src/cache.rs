@@ -32,6 +32,8 @@ pub enum LoadedFrom {
     Compiled,
     /// Loaded from the cache.
     Cache,
+    /// Loaded from code compiled when the version was published.
+    Precompiled,
 }
 
 impl CodeCache {

@@ -40,6 +40,10 @@ pub enum LoadError {
     /// The policy rejected its configuration, or could not start with it.
     #[error("the policy rejected its configuration: {0}")]
     Config(Failure),
+    /// Code compiled ahead of time cannot run here (another architecture,
+    /// wasmtime version or engine setting) or cannot be made.
+    #[error("precompiled code: {0}")]
+    Precompiled(String),
 }
 
 /// Why the engine could not be created.
@@ -224,6 +228,47 @@ impl wasmtime::CacheStore for FunctionCache {
     }
 }
 
+/// The wasmtime configuration of every engine: the authorizer's, and the one
+/// that compiles code ahead of time for it (`precompiled`), whose code
+/// wasmtime only loads if every setting that shapes code matches.
+pub(crate) fn wasmtime_config(limits: &Limits) -> wasmtime::Config {
+    let mut pool = PoolingAllocationConfig::new();
+    let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() { 1 << 20 } else { 64 << 10 };
+    let slots = limits.max_concurrent_decisions.saturating_add(crate::keeper::HEADROOM);
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(8))
+        .total_memories(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(4))
+        .max_memories_per_component(2)
+        .max_tables_per_component(4)
+        .max_core_instances_per_component(16)
+        .max_memory_size(limits.max_memory_bytes)
+        .table_elements(100_000)
+        // Stacks for async calls: decisions are synchronous and never use
+        // one, but the pool sets up guard pages for each (1,000 by
+        // default: one mprotect each, milliseconds of every cold start).
+        .total_stacks(slots)
+        // Between decisions a slot is reset to the policy's image. Where
+        // Linux has PAGEMAP_SCAN (6.7+), only the pages the last decision
+        // dirtied are copied back, up to `keep_resident`, and they stay
+        // resident: no page faults on the next decision (3 per
+        // static-token and 6 per JWT decision without it; -30% per
+        // decision, see BENCHMARKS.md). Elsewhere the lowest 64 KiB are
+        // reset by memset and the rest decommitted: a memset of 64 KiB is
+        // cheaper than faulting them in again, more is not.
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(keep_resident)
+        .table_keep_resident(64 << 10)
+        // Return slots to the pool in batches: one madvise for many decisions.
+        .decommit_batch_size(16);
+    let mut config = wasmtime::Config::new();
+    config
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .max_wasm_stack(512 << 10);
+    config
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("limits", &self.limits).finish_non_exhaustive()
@@ -238,42 +283,9 @@ impl Engine {
     /// Creates the engine, its linker (WASI p2 with no capabilities granted) and
     /// the epoch ticker that enforces decision deadlines.
     pub fn new(limits: Limits) -> Result<Arc<Self>, EngineError> {
-        let mut pool = PoolingAllocationConfig::new();
-        let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() { 1 << 20 } else { 64 << 10 };
-        let slots = limits.max_concurrent_decisions.saturating_add(crate::keeper::HEADROOM);
-        pool.total_component_instances(slots)
-            .total_core_instances(slots.saturating_mul(8))
-            .total_memories(slots.saturating_mul(2))
-            .total_tables(slots.saturating_mul(4))
-            .max_memories_per_component(2)
-            .max_tables_per_component(4)
-            .max_core_instances_per_component(16)
-            .max_memory_size(limits.max_memory_bytes)
-            .table_elements(100_000)
-            // Stacks for async calls: decisions are synchronous and never use
-            // one, but the pool sets up guard pages for each (1,000 by
-            // default: one mprotect each, milliseconds of every cold start).
-            .total_stacks(slots)
-            // Between decisions a slot is reset to the policy's image. Where
-            // Linux has PAGEMAP_SCAN (6.7+), only the pages the last decision
-            // dirtied are copied back, up to `keep_resident`, and they stay
-            // resident: no page faults on the next decision (3 per
-            // static-token and 6 per JWT decision without it; -30% per
-            // decision, see BENCHMARKS.md). Elsewhere the lowest 64 KiB are
-            // reset by memset and the rest decommitted: a memset of 64 KiB is
-            // cheaper than faulting them in again, more is not.
-            .pagemap_scan(Enabled::Auto)
-            .linear_memory_keep_resident(keep_resident)
-            .table_keep_resident(64 << 10)
-            // Return slots to the pool in batches: one madvise for many decisions.
-            .decommit_batch_size(16);
         let functions = Arc::new(FunctionCache::default());
-        let mut config = wasmtime::Config::new();
+        let mut config = wasmtime_config(&limits);
         config.enable_incremental_compilation(Arc::clone(&functions) as _).map_err(engine_error)?;
-        config
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            .max_wasm_stack(512 << 10);
         let engine = wasmtime::Engine::new(&config).map_err(engine_error)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
@@ -335,20 +347,29 @@ impl Engine {
     }
 
     fn load_uncached(&self, bytes: &[u8], config: &str, id: PolicyId) -> Result<(Policy, Component), LoadError> {
-        match crate::preinit::snapshot(self, bytes, config) {
+        match self.snapshot(bytes, config)? {
             Ok(snapshot) => {
                 let component = self.compile(&snapshot)?;
                 Ok((self.preinitialized(component.clone(), config, id)?, component))
             }
-            Err(SnapshotError::Init(error, store)) => Err(LoadError::Config(classify(error, &store, &self.limits))),
-            Err(SnapshotError::Rejected(error)) => Err(error),
-            Err(SnapshotError::Unsupported(reason)) => {
+            Err(reason) => {
                 // Not a component of our world at all: that error alone, no warning about snapshots.
                 let component = self.compile(bytes)?;
                 self.link(&component)?;
                 tracing::warn!(%reason, policy_sha256 = %id.sha256, "cannot pre-initialize the policy: its config will be parsed on every decision");
                 Ok((self.prepare(component.clone(), config, id)?, component))
             }
+        }
+    }
+
+    /// The component after `init(config)` (see `preinit`), or why it cannot
+    /// be snapshotted (`Ok(Err(reason))`: it can still load without one).
+    pub(crate) fn snapshot(&self, bytes: &[u8], config: &str) -> Result<Result<Vec<u8>, String>, LoadError> {
+        match crate::preinit::snapshot(self, bytes, config) {
+            Ok(snapshot) => Ok(Ok(snapshot)),
+            Err(SnapshotError::Init(error, store)) => Err(LoadError::Config(classify(error, &store, &self.limits))),
+            Err(SnapshotError::Rejected(error)) => Err(error),
+            Err(SnapshotError::Unsupported(reason)) => Ok(Err(reason)),
         }
     }
 

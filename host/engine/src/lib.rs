@@ -24,6 +24,7 @@ mod keeper;
 pub mod limits;
 pub mod log;
 pub mod outcome;
+mod precompiled;
 mod preinit;
 
 pub use bindings::{
@@ -34,6 +35,7 @@ pub use engine::{Engine, EngineError, LoadError, Policy, PolicyId, Verdict, chai
 pub use event::{AuthorizerEvent, EventError, HttpApiCall};
 pub use limits::Limits;
 pub use outcome::{AuthorizerResponse, Failure, Outcome, ResponseFormat, respond, respond_for};
+pub use precompiled::{ARCHITECTURES, host_architecture};
 
 /// How the host reads events and shapes its answers: what the authorizer's
 /// deployment decides (its environment), not the policy.
