@@ -280,8 +280,8 @@ fn get_notes_reads_only_notes(t: &Value) -> Vec<String> {
     )
 }
 
-/// The authorizer: GetObject on the registry bucket's module and config
-/// prefixes, GetItem (the active pointer) on the registry table, its own log
+/// The authorizer: GetObject on the registry bucket's module, config and
+/// native code prefixes, GetItem (the active pointer) on the registry table, its own log
 /// streams; nothing else.
 fn authorizer_reads_only_the_registry(t: &Value) -> Vec<String> {
     exact_grants(
@@ -290,6 +290,7 @@ fn authorizer_reads_only_the_registry(t: &Value) -> Vec<String> {
         &grants(&[
             ("s3:GetObject", "Sub(${PolicyBucket.Arn}/modules/*)"),
             ("s3:GetObject", "Sub(${PolicyBucket.Arn}/configs/*)"),
+            ("s3:GetObject", "Sub(${PolicyBucket.Arn}/code/*)"),
             ("dynamodb:GetItem", "GetAtt(PolicyRegistryTable.Arn)"),
             ("logs:CreateLogStream", "GetAtt(AuthorizerLogGroup.Arn)"),
             ("logs:PutLogEvents", "GetAtt(AuthorizerLogGroup.Arn)"),
@@ -593,6 +594,7 @@ fn the_template_uses_the_agreed_names() {
         "AuthorizerTtlSeconds",
         "PolicyName",
         "TrustedKeys",
+        "CodeSigningKeys",
         "PolicyCheckIntervalSeconds",
     ] {
         assert!(t["Parameters"].get(p).is_some(), "parameter {p}");
@@ -614,6 +616,7 @@ fn the_template_uses_the_agreed_names() {
         ("AUTHZ_REGISTRY_BUCKET", "Ref(PolicyBucket)"),
         ("AUTHZ_REGISTRY_TABLE", "Ref(PolicyRegistryTable)"),
         ("AUTHZ_TRUSTED_KEYS", "Ref(TrustedKeys)"),
+        ("AUTHZ_CODE_SIGNING_KEYS", "Ref(CodeSigningKeys)"),
         ("AUTHZ_CHECK_INTERVAL_SECS", "Ref(PolicyCheckIntervalSeconds)"),
     ] {
         assert_eq!(expr(&vars[var]), value, "AuthorizerFunction {var}");
