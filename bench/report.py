@@ -273,7 +273,7 @@ def main():
     add("| what | p50 | p99 | max | n |")
     add("|---|---|---|---|---|")
     for case in ("check, unchanged (GetItem)", "swap to a new version + first decision", "swap to a cached version + first decision",
-                 "decisions during swaps (2nd thread)", "decisions between swaps (2nd thread)"):
+                 "swap to a version precompiled at publish + first decision", "decisions during swaps (2nd thread)", "decisions between swaps (2nd thread)"):
         r = s("hot-swap", case)
         if r:
             add(f"| {case} | {r['p50_ns'] / 1e6:.3f} | {r['p99_ns'] / 1e6:.3f} | {r['max_ns'] / 1e6:.3f} | {r['n']} |")

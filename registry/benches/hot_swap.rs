@@ -10,6 +10,10 @@
 //!   this is what the invocation that finds the new version waits for.
 //! - `swap to a cached version + first decision`: the same for a version
 //!   whose compiled code is in the cache (a rollback).
+//! - `swap to a version precompiled at publish + first decision`: the same
+//!   for a new version published with signed native code for this machine:
+//!   the code and config are downloaded instead of the module, nothing is
+//!   compiled (what a Lambda with `AUTHZ_CODE_SIGNING_KEYS` waits for).
 //! - `decisions during swaps` / `decisions between swaps`: a second thread
 //!   deciding non-stop (a long-running server, `authz dev`): the decisions
 //!   that started while a check was running, and the others.
@@ -23,6 +27,7 @@ mod sample;
 
 use authz_engine::{AuthorizerResponse, CodeCache, Engine, Limits, LoadedFrom, authorize};
 use authz_local::Moto;
+use authz_registry::signing::SigningKeyPair;
 use authz_registry::{CheckOutcome, PolicyWatcher, Publication, Registry, RegistryConfig, WatchConfig};
 use sample::{nanos, report};
 use std::sync::Arc;
@@ -78,10 +83,21 @@ async fn main() {
     );
     registry.ensure_storage().await.unwrap();
     let module = std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap();
-    let publish = |generation: u32| {
+    let engine = Engine::new(Limits::default()).unwrap();
+    let key = SigningKeyPair::generate().unwrap();
+    // Publishes generation `n`, with native code for this machine when `precompiled`.
+    let publish = |generation: u32, precompiled: bool| {
         let (registry, module) = (registry.clone(), module.clone());
+        let config = config(generation);
+        let arch = authz_engine::host_architecture();
+        let code: Vec<_> = precompiled
+            .then(|| {
+                let native = engine.precompile(&module, std::str::from_utf8(&config).unwrap(), arch).unwrap();
+                key.sign_code(POLICY, &module, &config, arch, &native)
+            })
+            .into_iter()
+            .collect();
         async move {
-            let config = config(generation);
             let p = Publication {
                 policy: POLICY,
                 module: &module,
@@ -89,7 +105,7 @@ async fn main() {
                 publisher: "bench",
                 signature: None,
                 note: None,
-                code: &[],
+                code: &code,
             };
             registry.publish(&p, true, authz_engine::now_ms()).await.unwrap().version
         }
@@ -101,11 +117,11 @@ async fn main() {
         check_interval: Duration::ZERO,
         trusted_keys: vec![],
         cache: Some(CodeCache::new(&cache_dir).unwrap()),
-        code_keys: vec![],
+        code_keys: vec![key.public()],
     };
     // The authorizer's default limits; Lambda's settings (see host/authorizer).
     let watcher = Arc::new(PolicyWatcher::new(Engine::new(Limits::default()).unwrap(), registry.clone(), watch));
-    let mut versions = vec![publish(1).await];
+    let mut versions = vec![publish(1, false).await];
     assert!(matches!(watcher.check().await, CheckOutcome::Swapped { .. }));
     assert_eq!(decide(&watcher), "gen-1");
 
@@ -145,7 +161,7 @@ async fn main() {
         };
     let mut fresh = Vec::new();
     for generation in 2..2 + swaps {
-        versions.push(publish(generation).await);
+        versions.push(publish(generation, false).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
         let check = watcher.check().await;
@@ -159,6 +175,14 @@ async fn main() {
         let check = watcher.check().await;
         swap_in(LoadedFrom::Cache, format!("gen-{}", i + 1), &mut cached, check, started);
     }
+    let mut precompiled = Vec::new();
+    for generation in 2 + swaps..2 + 2 * swaps {
+        publish(generation, true).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let check = watcher.check().await;
+        swap_in(LoadedFrom::Precompiled, format!("gen-{generation}"), &mut precompiled, check, started);
+    }
     stop.store(true, Ordering::Relaxed);
     let seen = decider.join().unwrap();
     let (during, between): (Vec<_>, Vec<_>) =
@@ -167,6 +191,7 @@ async fn main() {
     report("hot-swap", "check, unchanged (GetItem)", unchanged);
     report("hot-swap", "swap to a new version + first decision", fresh);
     report("hot-swap", "swap to a cached version + first decision", cached);
+    report("hot-swap", "swap to a version precompiled at publish + first decision", precompiled);
     report("hot-swap", "decisions during swaps (2nd thread)", during.into_iter().map(|(_, d)| nanos(d)).collect());
     report("hot-swap", "decisions between swaps (2nd thread)", between.into_iter().map(|(_, d)| nanos(d)).collect());
     let _ = std::fs::remove_dir_all(&cache_dir);

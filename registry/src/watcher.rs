@@ -5,17 +5,18 @@
 //! configured), then load the version from the compiled-code cache by those
 //! two digests, or else from the native code compiled at publish for this
 //! architecture (only when signed by a key trusted with native code), or
-//! else download it, check both digests and compile it, and swap it in. Decisions take an `Arc` of the current version when they start, so a
+//! else download it, check both digests and compile it, and swap it in.
+//! Decisions take an `Arc` of the current version when they start, so a
 //! request in flight finishes on the version it started with.
 //!
 //! Nothing here ever opens the gate: registry unreachable, object missing,
 //! digest or signature mismatch, a module that does not compile or whose
 //! config it rejects: the last good version keeps serving and the reason is
-//! logged. Precompiled code that cannot be used (unsigned, another
-//! architecture or wasmtime, a digest mismatch) is logged and the version is
-//! compiled instead. A rejected version is not remembered: the next check tries again.
-//! With no good version at all (cold start), there is no policy and the
-//! authorizer denies everything.
+//! logged. Precompiled code that cannot be used (not signed by a code key,
+//! changed, built for another architecture or wasmtime) is logged and the
+//! version is compiled instead. A rejected version is not remembered: the
+//! next check tries again. With no good version at all (cold start), there is
+//! no policy and the authorizer denies everything.
 
 use crate::client::{Registry, RegistryError};
 use crate::model::{ActivePointer, PolicyVersion};
