@@ -34,12 +34,17 @@ async fn sdk_for(endpoint: &str) -> aws_config::SdkConfig {
 async fn stack() -> Stack {
     let moto = Moto::start().expect("moto starts (scripts/test installs it)");
     let sdk = sdk_for(&moto.endpoint()).await;
-    let registry = Registry::new(
-        &sdk,
-        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
-    );
+    let registry = registry_on(&sdk);
     registry.ensure_storage().await.unwrap();
     Stack { moto, sdk, registry }
+}
+
+/// The tests' bucket and table, reached through `sdk` (moto, or a fault proxy in front of it).
+fn registry_on(sdk: &aws_config::SdkConfig) -> Registry {
+    Registry::new(
+        sdk,
+        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
+    )
 }
 
 fn module() -> Vec<u8> {
@@ -84,14 +89,24 @@ fn watcher(
     trusted_keys: Vec<TrustedKey>,
     cache: Option<CodeCache>,
 ) -> PolicyWatcher {
+    watcher_on(&stack.registry, interval, trusted_keys, cache, vec![])
+}
+
+fn watcher_on(
+    registry: &Registry,
+    interval: Duration,
+    trusted_keys: Vec<TrustedKey>,
+    cache: Option<CodeCache>,
+    code_keys: Vec<TrustedKey>,
+) -> PolicyWatcher {
     // A generous decision budget: these tests share two cores with compiles
     // and moto, and a starved decision timing out (correctly failing closed)
     // is not what they are about.
     let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
     PolicyWatcher::new(
         Engine::new(limits).unwrap(),
-        stack.registry.clone(),
-        WatchConfig { policy: POLICY.to_owned(), check_interval: interval, trusted_keys, cache, code_keys: vec![] },
+        registry.clone(),
+        WatchConfig { policy: POLICY.to_owned(), check_interval: interval, trusted_keys, cache, code_keys },
     )
 }
 
@@ -386,19 +401,8 @@ async fn decisions_continue_on_the_last_good_version_when_the_registry_stops() {
 async fn a_fault_at_any_step_of_a_swap_keeps_the_good_version_until_it_ends() {
     let stack = stack().await;
     let proxy = FaultProxy::start(stack.moto.endpoint()).await;
-    let through_proxy = Registry::new(
-        &sdk_for(proxy.endpoint()).await,
-        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
-    );
-    let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
-    let watch = WatchConfig {
-        policy: POLICY.to_owned(),
-        check_interval: Duration::ZERO,
-        trusted_keys: vec![],
-        cache: None,
-        code_keys: vec![],
-    };
-    let w = PolicyWatcher::new(Engine::new(limits).unwrap(), through_proxy, watch);
+    let through_proxy = registry_on(&sdk_for(proxy.endpoint()).await);
+    let w = watcher_on(&through_proxy, Duration::ZERO, vec![], None, vec![]);
     publish(&stack.registry, &module(), &config(1), true, None).await;
     assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }));
 
@@ -477,22 +481,9 @@ async fn signed_precompiled_code_loads_without_compiling_and_anything_else_is_co
 
     // Modules cannot be downloaded: only the precompiled code can serve.
     let proxy = FaultProxy::start(stack.moto.endpoint()).await;
-    let via_proxy = Registry::new(
-        &sdk_for(proxy.endpoint()).await,
-        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
-    );
+    let via_proxy = registry_on(&sdk_for(proxy.endpoint()).await);
     proxy.set(Some((Step::Module, Fault::Error)));
-    let cold = |code_keys: Vec<TrustedKey>| {
-        let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
-        let watch = WatchConfig {
-            policy: POLICY.to_owned(),
-            check_interval: Duration::ZERO,
-            trusted_keys: vec![],
-            cache: None,
-            code_keys,
-        };
-        PolicyWatcher::new(Engine::new(limits).unwrap(), via_proxy.clone(), watch)
-    };
+    let cold = |code_keys| watcher_on(&via_proxy, Duration::ZERO, vec![], None, code_keys);
     let w = cold(vec![key.public()]);
     assert!(matches!(w.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Precompiled, .. }));
     assert_serves(&w, 1);
@@ -540,21 +531,8 @@ async fn a_cold_start_loads_compiled_code_from_the_cache_without_downloading() {
 
     // The module and config cannot be downloaded: the cache alone serves.
     let proxy = FaultProxy::start(stack.moto.endpoint()).await;
-    let via_proxy = Registry::new(
-        &sdk_for(proxy.endpoint()).await,
-        RegistryConfig { bucket: "policies".to_owned(), table: "policyRegistry".to_owned(), path_style: true },
-    );
-    let cold = |trusted_keys: Vec<TrustedKey>| {
-        let limits = Limits { decision_timeout: Duration::from_secs(2), ..Limits::default() };
-        let watch = WatchConfig {
-            policy: POLICY.to_owned(),
-            check_interval: Duration::ZERO,
-            trusted_keys,
-            cache: cache(),
-            code_keys: vec![],
-        };
-        PolicyWatcher::new(Engine::new(limits).unwrap(), via_proxy.clone(), watch)
-    };
+    let via_proxy = registry_on(&sdk_for(proxy.endpoint()).await);
+    let cold = |trusted_keys| watcher_on(&via_proxy, Duration::ZERO, trusted_keys, cache(), vec![]);
     proxy.set(Some((Step::Module, Fault::Error)));
     let second = cold(vec![]);
     assert!(matches!(second.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Cache, .. }));
