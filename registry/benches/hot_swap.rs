@@ -92,7 +92,8 @@ async fn main() {
         let arch = authz_engine::host_architecture();
         let code: Vec<_> = precompiled
             .then(|| {
-                let native = engine.precompile(&module, std::str::from_utf8(&config).unwrap(), arch).unwrap();
+                let native =
+                    engine.precompile(&module, std::str::from_utf8(&config).unwrap(), &[arch]).unwrap().remove(0);
                 key.sign_code(POLICY, &module, &config, arch, &native)
             })
             .into_iter()

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let module = std::fs::read(module)?;
         let config = policy_artifacts::policy_file(config);
         let arch = host_architecture();
-        let native = engine.precompile(&module, &config, arch)?;
+        let native = engine.precompile(&module, &config, &[arch])?.remove(0);
         let code = [key.sign_code(name, &module, config.as_bytes(), arch, &native)];
         let publication = Publication {
             policy: name,

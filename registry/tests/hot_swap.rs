@@ -456,7 +456,8 @@ async fn signed_precompiled_code_loads_without_compiling_and_anything_else_is_co
     let module = module();
     let publish_with = |generation: u32, arch_compiled: &'static str| {
         let config = config(generation);
-        let native = engine.precompile(&module, std::str::from_utf8(&config).unwrap(), arch_compiled).unwrap();
+        let native =
+            engine.precompile(&module, std::str::from_utf8(&config).unwrap(), &[arch_compiled]).unwrap().remove(0);
         // Labelled (and signed) as this host's code, whatever it was built for.
         let code = [key.sign_code(POLICY, &module, &config, host, &native)];
         let registry = stack.registry.clone();

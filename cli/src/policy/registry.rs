@@ -5,7 +5,7 @@ use crate::aws::{RegistryArgs, block_on, registry_error};
 use crate::error::{CliError, bad_input};
 use authz_engine::ARCHITECTURES;
 use authz_registry::model::{ActivePointer, History};
-use authz_registry::signing::{SignedCode, SigningKeyPair};
+use authz_registry::signing::SigningKeyPair;
 use authz_registry::{Publication, Registry};
 use clap::Args;
 use std::path::PathBuf;
@@ -145,16 +145,15 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             let mut arches = arches.unwrap_or_else(|| ARCHITECTURES.map(str::to_owned).to_vec());
             arches.sort();
             arches.dedup();
-            let mut code: Vec<SignedCode> = Vec::with_capacity(arches.len());
-            for arch in &arches {
-                let native = engine.precompile(&module, &config_text, arch).map_err(|e| {
-                    bad_input(format!(
-                        "cannot compile `{shown}` for {arch}: {e} (--no-precompile publishes without code)"
-                    ))
-                })?;
-                code.push(key.sign_code(&args.name, &module, &config, arch, &native));
-            }
-            code
+            let arches: Vec<&str> = arches.iter().map(String::as_str).collect();
+            let native = engine.precompile(&module, &config_text, &arches).map_err(|e| {
+                bad_input(format!("cannot precompile `{shown}`: {e} (--no-precompile publishes without code)"))
+            })?;
+            arches
+                .iter()
+                .zip(native)
+                .map(|(arch, code)| key.sign_code(&args.name, &module, &config, arch, &code))
+                .collect()
         }
     };
 

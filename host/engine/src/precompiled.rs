@@ -23,25 +23,31 @@ pub fn host_architecture() -> &'static str {
 
 impl Engine {
     /// Pre-initializes `bytes` with `config`, as [`Engine::load`] does, and
-    /// compiles the snapshot for Linux on `arch` with this engine's settings.
-    /// The code uses the architecture's baseline instruction set, so it runs
-    /// on any CPU of that architecture. Compiling for another architecture
-    /// than the host's needs the `cross-compile` feature.
-    pub fn precompile(&self, bytes: &[u8], config: &str, arch: &str) -> Result<Vec<u8>, LoadError> {
-        if !ARCHITECTURES.contains(&arch) {
+    /// compiles the snapshot for Linux on each of `arches` with this engine's
+    /// settings: the code of each, in order. The code uses the architecture's
+    /// baseline instruction set, so it runs on any CPU of that architecture.
+    /// Compiling for another architecture than the host's needs the
+    /// `cross-compile` feature.
+    pub fn precompile(&self, bytes: &[u8], config: &str, arches: &[&str]) -> Result<Vec<Vec<u8>>, LoadError> {
+        if let Some(unknown) = arches.iter().find(|a| !ARCHITECTURES.contains(a)) {
             return Err(LoadError::Precompiled(format!(
-                "unknown architecture `{arch}` (expected one of {})",
+                "unknown architecture `{unknown}` (expected one of {})",
                 ARCHITECTURES.join(", ")
             )));
         }
         let snapshot = self
             .snapshot(bytes, config)?
             .map_err(|reason| LoadError::Precompiled(format!("the policy cannot be pre-initialized: {reason}")))?;
-        let mut config = wasmtime_config(self.limits());
-        config.target(&format!("{arch}-unknown-linux-gnu")).map_err(|e| LoadError::Precompiled(chain(&e)))?;
-        let cross = wasmtime::Engine::new(&config)
-            .map_err(|e| LoadError::Precompiled(format!("cannot compile for {arch}: {}", chain(&e))))?;
-        cross.precompile_component(&snapshot).map_err(|e| LoadError::NotAComponent(chain(&e)))
+        arches
+            .iter()
+            .map(|arch| {
+                let mut config = wasmtime_config(self.limits());
+                config.target(&format!("{arch}-unknown-linux-gnu")).map_err(|e| LoadError::Precompiled(chain(&e)))?;
+                let cross = wasmtime::Engine::new(&config)
+                    .map_err(|e| LoadError::Precompiled(format!("cannot compile for {arch}: {}", chain(&e))))?;
+                cross.precompile_component(&snapshot).map_err(|e| LoadError::NotAComponent(chain(&e)))
+            })
+            .collect()
     }
 
     /// A policy from code made by [`Engine::precompile`] for this host, and
