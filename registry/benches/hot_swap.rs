@@ -94,7 +94,7 @@ async fn main() {
             .then(|| {
                 let native =
                     engine.precompile(&module, std::str::from_utf8(&config).unwrap(), &[arch]).unwrap().remove(0);
-                key.sign_code(POLICY, &module, &config, arch, &native)
+                key.sign_code(POLICY, &module, &config, arch, native)
             })
             .into_iter()
             .collect();

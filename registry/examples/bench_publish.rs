@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = policy_artifacts::policy_file(config);
         let arch = host_architecture();
         let native = engine.precompile(&module, &config, &[arch])?.remove(0);
-        let code = [key.sign_code(name, &module, config.as_bytes(), arch, &native)];
+        let code = [key.sign_code(name, &module, config.as_bytes(), arch, native)];
         let publication = Publication {
             policy: name,
             module: &module,

@@ -6,6 +6,7 @@
 //! are also written as base64 of the raw 32-byte public key, the form the
 //! authorizer's `AUTHZ_TRUSTED_KEYS` takes.
 
+use authz_engine::sha256_hex;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -128,20 +129,13 @@ impl SigningKeyPair {
     /// Signs a version of `policy` made of `module` and `config`: the
     /// `(signature, key id)` a [`crate::Publication`] carries.
     pub fn sign_version(&self, policy: &str, module: &[u8], config: &[u8]) -> (String, String) {
-        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
-        (self.sign(&message(policy, &digest(module), &digest(config))), self.public().key_id())
+        (self.sign(&message(policy, &sha256_hex(module), &sha256_hex(config))), self.public().key_id())
     }
 
     /// Signs native code compiled for `arch` from a version of `policy`.
-    pub fn sign_code(&self, policy: &str, module: &[u8], config: &[u8], arch: &str, code: &[u8]) -> SignedCode {
-        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
-        let signed = code_message(policy, &digest(module), &digest(config), arch, &digest(code));
-        SignedCode {
-            arch: arch.to_owned(),
-            code: code.to_vec(),
-            signature: self.sign(&signed),
-            key_id: self.public().key_id(),
-        }
+    pub fn sign_code(&self, policy: &str, module: &[u8], config: &[u8], arch: &str, code: Vec<u8>) -> SignedCode {
+        let signed = code_message(policy, &sha256_hex(module), &sha256_hex(config), arch, &sha256_hex(&code));
+        SignedCode { arch: arch.to_owned(), code, signature: self.sign(&signed), key_id: self.public().key_id() }
     }
 }
 
@@ -175,10 +169,9 @@ mod tests {
         assert!(!from_b64.verifies(&message("other", "aa", "bb"), &sig), "bound to the policy name");
         assert!(!from_b64.verifies(&message("notes", "aa", "cc"), &sig), "bound to the config");
         assert!(!from_b64.verifies(&msg, "not base64!"));
-        let code = reloaded.sign_code("notes", b"module", b"config", "aarch64", b"code");
-        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        let code = reloaded.sign_code("notes", b"module", b"config", "aarch64", b"code".to_vec());
         let code_msg = |arch: &str, code: &[u8]| {
-            code_message("notes", &digest(b"module"), &digest(b"config"), arch, &digest(code))
+            code_message("notes", &sha256_hex(b"module"), &sha256_hex(b"config"), arch, &sha256_hex(code))
         };
         assert!(from_b64.verifies(&code_msg("aarch64", b"code"), &code.signature));
         assert!(!from_b64.verifies(&code_msg("x86_64", b"code"), &code.signature), "bound to the architecture");

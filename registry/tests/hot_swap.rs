@@ -459,7 +459,7 @@ async fn signed_precompiled_code_loads_without_compiling_and_anything_else_is_co
         let native =
             engine.precompile(&module, std::str::from_utf8(&config).unwrap(), &[arch_compiled]).unwrap().remove(0);
         // Labelled (and signed) as this host's code, whatever it was built for.
-        let code = [key.sign_code(POLICY, &module, &config, host, &native)];
+        let code = [key.sign_code(POLICY, &module, &config, host, native)];
         let registry = stack.registry.clone();
         let module = module.clone();
         async move {

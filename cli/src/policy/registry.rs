@@ -152,7 +152,7 @@ pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
             arches
                 .iter()
                 .zip(native)
-                .map(|(arch, code)| key.sign_code(&args.name, &module, &config, arch, &code))
+                .map(|(arch, code)| key.sign_code(&args.name, &module, &config, arch, code))
                 .collect()
         }
     };
