@@ -9,12 +9,6 @@
 
 pub mod config;
 
-/// mimalloc instead of the system allocator: a decision allocates a few dozen
-/// small blocks (the event's strings, the request record, the response), and
-/// glibc's malloc and free cost several times mimalloc's on them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use authz_engine::{AuthorizerResponse, CodeCache, Engine, Policy, Settings};
 use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};

@@ -19,11 +19,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// The authorizer binary's allocator (`authz_authorizer`), so that the full
-/// path costs what it costs there.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const NOW_MS: u64 = 1_767_225_600_000;
 
 fn arn() -> MethodArn {
