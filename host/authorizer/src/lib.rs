@@ -9,6 +9,10 @@
 
 pub mod config;
 
+// The process's allocator, in the library so that the Lambda binary and the
+// cold-start benchmark run on the same one.
+use authz_allocator as _;
+
 use authz_engine::{AuthorizerResponse, CodeCache, Engine, Policy, Settings};
 use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};

@@ -13,6 +13,10 @@
 #[path = "../../../bench/sample.rs"]
 mod sample;
 
+// The authorizer binary's allocator, so that the full path costs what it
+// costs there.
+use authz_allocator as _;
+
 use authz_engine::{Engine, Limits, authorize_json};
 use authz_policy::{MethodArn, Policy as _, Request, RequestKind, parse_config};
 use criterion::{Criterion, criterion_group, criterion_main};
