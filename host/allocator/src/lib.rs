@@ -4,7 +4,7 @@
 //!
 //! A decision allocates a few dozen small blocks (the event's strings, the
 //! request record, the response), and glibc's malloc and free cost several
-//! times mimalloc's on them: the static-token full path is ~17% faster
+//! times mimalloc's on them: the static-token full path is ~10% faster
 //! (BENCHMARKS.md). Out of the box, though, mimalloc commits its arenas
 //! eagerly and keeps freed pages for a second before purging them, so
 //! compiling a policy peaked at 178 MiB instead of 66, past a 128 MB Lambda.
@@ -21,8 +21,9 @@ use libmimalloc_sys::{mi_option_set_default, mi_option_t};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_arena_eager_commit` in mimalloc v3's `mimalloc.h`
-/// (libmimalloc-sys does not name it).
+/// `mi_option_arena_eager_commit` in the `mimalloc.h` of the mimalloc v3 that
+/// libmimalloc-sys 0.1.49 builds (it does not name it; the workspace pins
+/// that version so the index cannot drift).
 pub const ARENA_EAGER_COMMIT: mi_option_t = 4;
 /// `mi_option_purge_delay` in mimalloc v3's `mimalloc.h`, in milliseconds.
 pub const PURGE_DELAY: mi_option_t = 15;
@@ -37,6 +38,7 @@ pub const PURGE_DELAY: mi_option_t = 15;
 #[unsafe(link_section = ".init_array")]
 static TUNE: extern "C" fn() = tune;
 
+#[cfg(target_os = "linux")]
 extern "C" fn tune() {
     // SAFETY: both are valid option indices; setting a default only writes
     // mimalloc's option table.
