@@ -30,6 +30,16 @@ def read_samples(out):
     return rows
 
 
+def read_rounds(samples):
+    """(suite, case) -> {round: sample} for the head-to-head rounds (suite `round <n> <suite>`)."""
+    rounds = {}
+    for (suite, case), r in samples.items():
+        m = re.fullmatch(r"round (\d+) (\S+)", suite)
+        if m:
+            rounds.setdefault((m.group(2), case), {})[int(m.group(1))] = r
+    return rounds
+
+
 def read_criterion(root, since):
     """(group, function) -> mean ns, for results written by this run."""
     found = {}
@@ -127,6 +137,7 @@ def ratio(a, b):
 def main():
     out, criterion_root, elapsed, benchmarks, quick = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1"
     samples = read_samples(out)
+    rounds = read_rounds(samples)
     criterion = read_criterion(criterion_root, os.path.getmtime(os.path.join(out, ".started")))
 
     def s(suite, case):
@@ -177,6 +188,55 @@ def main():
         row("tutorial's Python handler", "handler only (event dict -> dict)", s("python", f"{ev} handler"), None)
         row("tutorial's Python handler", "full path (json.loads, handler, json.dumps)", s("python", f"{ev} full"), None)
         row("native hard-coded", "full path", floor[ev], c(f"alternatives {ev}", "native hard-coded"))
+        add("")
+
+    # Head to head: the same rows in alternating processes, round after round.
+    def paired(a, b):
+        """Per-round p50 ratios a/b over the rounds both have, sorted."""
+        ra, rb = rounds.get(a, {}), rounds.get(b, {})
+        return sorted(ra[n]["p50_ns"] / rb[n]["p50_ns"] for n in ra if n in rb)
+
+    def median_of(key, field):
+        r = rounds.get(key)
+        return statistics.median(x[field] for x in r.values()) if r else None
+
+    if rounds:
+        n_rounds = max(len(r) for r in rounds.values())
+        add(f"### Per decision, head to head: {n_rounds} rounds of alternating processes (µs)")
+        add("")
+        add("Each round runs ours, then the alternatives (or the other way round, every other round), in")
+        add("short processes of their own, so the machine's slow spells hit both sides alike. Ratios are")
+        add("taken within a round, then their median.")
+        add("")
+        add("| authorizer | what is timed | median p50 | p50 of the fastest and slowest round | median p99 | p50 vs native hard-coded (median of rounds) |")
+        add("|---|---|---|---|---|---|")
+        for key, name, what, floor_key in (
+            (("wasm", "static-token decide"), "**ours, static-token**", "fresh instance made ahead, allowed", None),
+            (("wasm", "static-token full"), "**ours, static-token**", "full path, allowed", ("native", "allow full")),
+            (("wasm", "static-token deny full"), "**ours, static-token**", "full path, denied", ("native", "deny full")),
+            (("wasm", "jwt-hs256 decide"), "**ours, jwt**", "fresh instance made ahead, allowed", None),
+            (("wasm", "jwt-hs256 full"), "**ours, jwt**", "full path, allowed", ("native", "allow full")),
+            (("cedar", "allow full"), "Cedar", "full path, allowed", ("native", "allow full")),
+            (("cedar", "deny full"), "Cedar", "full path, denied", ("native", "deny full")),
+            (("native", "allow full"), "native hard-coded", "full path, allowed", None),
+            (("native", "deny full"), "native hard-coded", "full path, denied", None),
+        ):
+            r = rounds.get(key)
+            if not r:
+                continue
+            p50s = sorted(x["p50_ns"] for x in r.values())
+            vs_native = paired(key, floor_key) if floor_key else []
+            add(f"| {name} | {what} | {us(statistics.median(p50s))} | {us(p50s[0])} - {us(p50s[-1])} | "
+                f"{us(median_of(key, 'p99_ns'))} | {f'{statistics.median(vs_native):.1f}x' if vs_native else '-'} |")
+        add("")
+        add("| comparison (full path, p50) | ratio, median of rounds | fastest and slowest round | rounds ours was faster |")
+        add("|---|---|---|---|")
+        for a, b, label in ((("wasm", "static-token full"), ("cedar", "allow full"), "ours static-token / Cedar, allowed"),
+                            (("wasm", "static-token deny full"), ("cedar", "deny full"), "ours static-token / Cedar, denied")):
+            ratios = paired(a, b)
+            if ratios:
+                add(f"| {label} | {statistics.median(ratios):.2f} | {ratios[0]:.2f} - {ratios[-1]:.2f} | "
+                    f"{sum(x < 1 for x in ratios)} of {len(ratios)} |")
         add("")
 
     # Cold start.
@@ -291,11 +351,20 @@ def main():
         verdicts.append((name, measured, verdict))
         add(f"| {name} | {measured} | **{verdict}** |")
 
+    # Decision latency: the median of the head-to-head rounds when there are
+    # some (one sample of the machine can be a slow spell), else the one sample.
     for policy, group, budget in (("static-token", "static-token", 5), ("jwt", "jwt-hs256", 10)):
-        r = s("wasm", f"{group} decide")
-        target(f"{policy}: p50 <= {budget} µs (fresh instance per decision, made ahead)", f"{us(r['p50_ns'])} µs" if r else "-",
-               r and r["p50_ns"] <= budget * 1000)
-        target(f"{policy}: p99 <= 3x p50", f"{r['p99_ns'] / r['p50_ns']:.1f}x" if r else "-", r and r["p99_ns"] <= 3 * r["p50_ns"])
+        key = ("wasm", f"{group} decide")
+        if key in rounds:
+            where = f" (median of {len(rounds[key])} rounds)"
+            p50 = median_of(key, "p50_ns")
+            tail = statistics.median(x["p99_ns"] / x["p50_ns"] for x in rounds[key].values())
+        else:
+            r = s(*key)
+            where, p50, tail = "", r and r["p50_ns"], r and r["p99_ns"] / r["p50_ns"]
+        target(f"{policy}: p50 <= {budget} µs (fresh instance per decision, made ahead)",
+               f"{us(p50)} µs{where}" if p50 else "-", p50 and p50 <= budget * 1000)
+        target(f"{policy}: p99 <= 3x p50", f"{tail:.1f}x{where}" if tail else "-", tail and tail <= 3)
     for name, label in (("ours-static-token-cache", "static-token, code cache"), ("ours-jwt-cache", "jwt, code cache"),
                         ("ours-static-token-nocache", "static-token, no code cache, compiled"),
                         ("ours-static-token-precompiled", "static-token, no code cache, code compiled at publish"),
@@ -304,11 +373,19 @@ def main():
         target(f"cold start within 2x native hard-coded ({label})", ratio(r and r["p50"], native_cold),
                r and native_cold and r["p50"] <= 2 * native_cold)
     for alt, label in (("cedar", "Cedar"), ("python", "the Python handler")):
-        ours = s("wasm", "static-token full")
-        theirs = s(alt, "allow full")
-        target(f"per decision ahead of {label} (full path, static-token, p50)",
-               f"{us(ours and ours['p50_ns'])} vs {us(theirs and theirs['p50_ns'])} µs",
-               ours and theirs and ours["p50_ns"] < theirs["p50_ns"])
+        ratios = paired(("wasm", "static-token full"), (alt, "allow full")) if rounds else []
+        if ratios:
+            # Head to head: ahead when ours is faster in the median round.
+            target(f"per decision ahead of {label} (full path, static-token, p50)",
+                   f"{us(median_of(('wasm', 'static-token full'), 'p50_ns'))} vs {us(median_of((alt, 'allow full'), 'p50_ns'))} µs, "
+                   f"ratio {statistics.median(ratios):.2f} (median of {len(ratios)} alternating rounds; ours faster in "
+                   f"{sum(x < 1 for x in ratios)})", statistics.median(ratios) < 1)
+        else:
+            ours = s("wasm", "static-token full")
+            theirs = s(alt, "allow full")
+            target(f"per decision ahead of {label} (full path, static-token, p50)",
+                   f"{us(ours and ours['p50_ns'])} vs {us(theirs and theirs['p50_ns'])} µs",
+                   ours and theirs and ours["p50_ns"] < theirs["p50_ns"])
         theirs_cold = cold[alt]
         ours_cold = cold["ours-static-token-cache"]
         target(f"cold start ahead of {label} (static-token, code cache, p50)",

@@ -50,6 +50,15 @@ pub fn quantile(times: &[u64], per_mille: usize) -> u64 {
     times.get(at).copied().unwrap_or_default()
 }
 
+/// The head-to-head round this process belongs to (`AUTHZ_BENCH_ROUND`), if
+/// any. `scripts/bench` alternates short processes of ours and of the
+/// alternatives, round after round, so that the machine's slow spells (runs
+/// here swing by 1.6x) hit both sides alike; a process in a round samples only
+/// the compared rows, reported as suite `round <n> <suite>`, and skips criterion.
+pub fn round() -> Option<u32> {
+    std::env::var("AUTHZ_BENCH_ROUND").ok()?.parse().ok()
+}
+
 /// Samples `f` (see [`sample`]) and reports the result (see [`report`]).
 pub fn record<R>(suite: &str, case: &str, n: usize, f: impl FnMut() -> R) {
     report(suite, case, sample(n, f));

@@ -4,7 +4,8 @@
 //! natively (the floor), plus the whole authorizer path (event bytes in,
 //! response bytes out, as the Lambda runtime hands them over). Besides
 //! criterion's estimates, each row is sampled decision by decision for p50
-//! and p99 (`bench/sample.rs`).
+//! and p99 (`bench/sample.rs`). With `AUTHZ_BENCH_ROUND` set, only the rows
+//! compared head to head with the alternatives are sampled (`sample::round`).
 //!
 //! Run: `cargo bench -p authz-engine --bench decision`, or the whole suite
 //! with `scripts/bench`. Results: BENCHMARKS.md.
@@ -54,6 +55,7 @@ fn token_event(token: &str) -> serde_json::Value {
 fn bench(c: &mut Criterion) {
     let engine = Engine::new(Limits::default()).unwrap();
     let samples: usize = std::env::var("AUTHZ_BENCH_SAMPLES").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let round = sample::round();
     let cases = [
         ("static-token", policy_artifacts::STATIC_TOKEN, "static-token/config.json", "abc123".to_owned()),
         ("static-token deny", policy_artifacts::STATIC_TOKEN, "static-token/config.json", "wrong-token".to_owned()),
@@ -84,11 +86,18 @@ fn bench(c: &mut Criterion) {
             serde_json::to_vec(&response).unwrap()
         };
 
-        let mut group = c.benchmark_group(name);
         // The production path: the host tidied after the last answer (the
         // Lambda runtime does after posting the response), untimed: the
         // decision's instance is made and the last one dropped.
         let idle = || engine.tidy(&policy);
+        let decide = || engine.decide(&policy, black_box(&request));
+        if let Some(round) = round {
+            let suite = format!("round {round} wasm");
+            sample::report(&suite, &format!("{name} decide"), sample::sample_between(samples, idle, decide));
+            sample::report(&suite, &format!("{name} full"), sample::sample_between(samples, idle, &full_path));
+            continue;
+        }
+        let mut group = c.benchmark_group(name);
         group.bench_function("wasm: fresh instance made ahead", |b| {
             b.iter_custom(|iters| timed_between(iters, idle, || engine.decide(&policy, black_box(&request))))
         });
@@ -114,7 +123,6 @@ fn bench(c: &mut Criterion) {
         };
         group.bench_function("host: event bytes -> request record", |b| b.iter(read_event));
         group.bench_function("host: outcome -> response bytes", |b| b.iter(write_response));
-        let decide = || engine.decide(&policy, black_box(&request));
         sample::report("wasm", &format!("{name} decide"), sample::sample_between(samples, idle, decide));
         sample::report("wasm", &format!("{name} full"), sample::sample_between(samples, idle, &full_path));
         sample::record("wasm", &format!("{name} decide never-tidied"), samples, decide);
