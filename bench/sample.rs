@@ -53,7 +53,7 @@ pub fn quantile(times: &[u64], per_mille: usize) -> u64 {
 /// The head-to-head round this process belongs to (`AUTHZ_BENCH_ROUND`), if
 /// any. `scripts/bench` alternates short processes of ours and of the
 /// alternatives, round after round, so that the machine's slow spells (runs
-/// here swing by 1.6x) hit both sides alike; a process in a round samples only
+/// here swing by 1.6x) fall on both sides; a process in a round samples only
 /// the compared rows, reported as suite `round <n> <suite>`, and skips criterion.
 pub fn round() -> Option<u32> {
     std::env::var("AUTHZ_BENCH_ROUND").ok()?.parse().ok()
