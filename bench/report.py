@@ -299,11 +299,13 @@ def main():
     rss_files = sorted(os.path.basename(p)[4:] for p in glob.glob(os.path.join(out, "rss-*")))
     labels = {"native": "native hard-coded, one decision", "cedar": "Cedar, one decision", "python": "tutorial's Python handler, one decision"}
     for name in rss_files:
-        m = re.match(r"ours-(static-token|jwt)-(\d+|compile)$", name)
+        m = re.match(r"ours-(static-token|jwt)-(\d+|compile|precompiled)$", name)
         if m:
             policy, what = m.groups()
-            label = (f"**ours, {policy}: compiling (no code cache), one decision**" if what == "compile"
-                     else f"**ours, {policy}: code cache, {int(what):,} decision{'s' if what != '1' else ''}**")
+            label = {
+                "compile": f"**ours, {policy}: compiling (no code cache), one decision**",
+                "precompiled": f"**ours, {policy}: code compiled at publish (no code cache: a Lambda cold start), one decision**",
+            }.get(what) or f"**ours, {policy}: code cache, {int(what):,} decision{'s' if what != '1' else ''}**"
         else:
             label = labels.get(name, name)
         rss, faults = read_time(out, name)

@@ -10,12 +10,18 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem,
 };
 use aws_sdk_s3::primitives::ByteStream;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
 
 /// How many earlier active versions `rollback` can walk back through.
 pub const MAX_ROLLBACK_DEPTH: usize = 100;
+
+/// The most a download reserves up front from the size the response
+/// announces (a larger object still downloads, growing its buffer): a wrong
+/// `Content-Length` must not be able to make the authorizer allocate at will.
+const PREALLOCATE_AT_MOST: usize = 64 << 20;
 
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -302,19 +308,6 @@ fn parse_event(item: &Item) -> Result<AuditEvent, RegistryError> {
     })
 }
 
-fn check_digest(what: &'static str, key: &str, bytes: &[u8], expected: &str) -> Result<(), RegistryError> {
-    let actual = sha256_hex(bytes);
-    if actual == expected {
-        return Ok(());
-    }
-    Err(RegistryError::DigestMismatch { what, key: key.to_owned(), expected: expected.to_owned(), actual })
-}
-
-fn checked_config(version: &PolicyVersion, config: Vec<u8>) -> Result<String, RegistryError> {
-    check_digest("config", &version.config_key, &config, &version.config_sha256)?;
-    String::from_utf8(config).map_err(|_| RegistryError::Corrupt("config is not UTF-8".to_owned()))
-}
-
 impl Registry {
     /// A registry reached through `sdk` (region, credentials, endpoint from configuration).
     pub fn new(sdk: &aws_config::SdkConfig, config: RegistryConfig) -> Self {
@@ -405,8 +398,13 @@ impl Registry {
         }
     }
 
-    async fn get_object(&self, key: &str) -> Result<Vec<u8>, RegistryError> {
-        let object = self
+    /// Downloads an object and checks it against the digest the registry
+    /// recorded. Each chunk is hashed as it arrives, so the hash overlaps the
+    /// transfer instead of following it, and the bytes are copied once, into
+    /// a buffer sized from the response (a cold start without a code cache
+    /// waits for this download).
+    async fn get_checked(&self, what: &'static str, key: &str, expected_sha256: &str) -> Result<Vec<u8>, RegistryError> {
+        let mut object = self
             .s3
             .get_object()
             .bucket(&self.config.bucket)
@@ -414,8 +412,23 @@ impl Registry {
             .send()
             .await
             .map_err(|e| s3_error("GetObject", e))?;
-        let body = object.body.collect().await.map_err(|e| s3_error("GetObject body", e))?;
-        Ok(body.into_bytes().to_vec())
+        let announced = object.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+        let mut bytes = Vec::with_capacity(announced.min(PREALLOCATE_AT_MOST));
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = object.body.try_next().await.map_err(|e| s3_error("GetObject body", e))? {
+            hasher.update(&chunk);
+            bytes.extend_from_slice(&chunk);
+        }
+        let actual = hex::encode(hasher.finalize());
+        if actual != expected_sha256 {
+            return Err(RegistryError::DigestMismatch {
+                what,
+                key: key.to_owned(),
+                expected: expected_sha256.to_owned(),
+                actual,
+            });
+        }
+        Ok(bytes)
     }
 
     async fn get_item(&self, policy: &str, sk: &str) -> Result<Option<Item>, RegistryError> {
@@ -468,18 +481,24 @@ impl Registry {
 
     /// Downloads a version's module and config and checks both digests.
     pub async fn fetch(&self, version: &PolicyVersion) -> Result<Fetched, RegistryError> {
-        let (module, config) =
-            tokio::try_join!(self.get_object(&version.module_key), self.get_object(&version.config_key))?;
-        check_digest("module", &version.module_key, &module, &version.module_sha256)?;
-        Ok(Fetched { module, config: checked_config(version, config)? })
+        let (module, config) = tokio::try_join!(
+            self.get_checked("module", &version.module_key, &version.module_sha256),
+            self.get_config(version)
+        )?;
+        Ok(Fetched { module, config })
     }
 
     /// Downloads one of a version's native code objects and its config, and
     /// checks both digests (the code's signature is the caller's to check).
     pub async fn fetch_code(&self, version: &PolicyVersion, code: &NativeCode) -> Result<FetchedCode, RegistryError> {
-        let (bytes, config) = tokio::try_join!(self.get_object(&code.code_key), self.get_object(&version.config_key))?;
-        check_digest("code", &code.code_key, &bytes, &code.code_sha256)?;
-        Ok(FetchedCode { code: bytes, config: checked_config(version, config)? })
+        let (code, config) =
+            tokio::try_join!(self.get_checked("code", &code.code_key, &code.code_sha256), self.get_config(version))?;
+        Ok(FetchedCode { code, config })
+    }
+
+    async fn get_config(&self, version: &PolicyVersion) -> Result<String, RegistryError> {
+        let config = self.get_checked("config", &version.config_key, &version.config_sha256).await?;
+        String::from_utf8(config).map_err(|_| RegistryError::Corrupt("config is not UTF-8".to_owned()))
     }
 
     fn put(
