@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
         }
         let mut group = c.benchmark_group(name);
         group.bench_function("wasm: fresh instance made ahead", |b| {
-            b.iter_custom(|iters| timed_between(iters, idle, || engine.decide(&policy, black_box(&request))))
+            b.iter_custom(|iters| timed_between(iters, idle, decide))
         });
         group.bench_function("wasm: full authorizer path (event bytes -> response bytes)", |b| {
             b.iter_custom(|iters| timed_between(iters, idle, &full_path))
