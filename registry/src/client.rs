@@ -18,10 +18,13 @@ type Item = HashMap<String, AttributeValue>;
 /// How many earlier active versions `rollback` can walk back through.
 pub const MAX_ROLLBACK_DEPTH: usize = 100;
 
-/// The most a download reserves up front from the size the response
-/// announces (a larger object still downloads, growing its buffer): a wrong
-/// `Content-Length` must not be able to make the authorizer allocate at will.
-const PREALLOCATE_AT_MOST: usize = 64 << 20;
+/// The largest module, config or compiled code the registry stores or
+/// downloads. A 128 MB Lambda holds the code twice while loading it (the
+/// download and its executable copy), so a larger object is refused at
+/// publish and, should one be put in the bucket by other means, before or
+/// while it downloads, rather than exhausting the authorizer's memory. The
+/// largest shipped object, the JWT policy's compiled code, is about 3 MB.
+pub const MAX_OBJECT_BYTES: usize = 32 << 20;
 
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,10 +77,63 @@ pub enum RegistryError {
     /// An item does not have the expected shape.
     #[error("registry item is corrupt: {0}")]
     Corrupt(String),
+    /// An object is over [`MAX_OBJECT_BYTES`]; nothing was stored, or the
+    /// download was stopped.
+    #[error("{what} {of} is {size}, over the registry's limit of {limit} bytes")]
+    TooLarge {
+        /// `module`, `config` or `code`.
+        what: &'static str,
+        /// Which one: its S3 key, or the policy it is published for.
+        of: String,
+        /// Its size, or what had arrived when the download was stopped.
+        size: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 fn s3_error<E: std::error::Error + 'static>(op: &'static str, e: E) -> RegistryError {
     RegistryError::S3 { op, message: aws_sdk_s3::error::DisplayErrorContext(e).to_string() }
+}
+
+/// Reads a downloaded `body` of at most `limit` bytes and checks it against
+/// the digest the registry recorded. Each chunk is hashed as it arrives, so
+/// the hash overlaps the transfer instead of following it, and the bytes are
+/// copied once, into a buffer sized from the `announced` length. A body over
+/// `limit` is refused by its announced length before any of it is read, or
+/// as soon as more than `limit` bytes have arrived.
+async fn read_checked(
+    mut body: ByteStream,
+    announced: Option<i64>,
+    limit: usize,
+    what: &'static str,
+    key: &str,
+    expected_sha256: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let too_large = |size: String| RegistryError::TooLarge { what, of: format!("`{key}`"), size, limit };
+    let announced = announced.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    if announced > limit {
+        return Err(too_large(format!("{announced} bytes by its Content-Length")));
+    }
+    let mut bytes = Vec::with_capacity(announced);
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = body.try_next().await.map_err(|e| s3_error("GetObject body", e))? {
+        if chunk.len() > limit - bytes.len() {
+            return Err(too_large(format!("more than {limit} bytes")));
+        }
+        hasher.update(&chunk);
+        bytes.extend_from_slice(&chunk);
+    }
+    let actual = hex::encode(hasher.finalize());
+    if actual != expected_sha256 {
+        return Err(RegistryError::DigestMismatch {
+            what,
+            key: key.to_owned(),
+            expected: expected_sha256.to_owned(),
+            actual,
+        });
+    }
+    Ok(bytes)
 }
 
 fn dynamo_error<E: std::error::Error + 'static>(op: &'static str, e: E) -> RegistryError {
@@ -399,12 +455,14 @@ impl Registry {
     }
 
     /// Downloads an object and checks it against the digest the registry
-    /// recorded. Each chunk is hashed as it arrives, so the hash overlaps the
-    /// transfer instead of following it, and the bytes are copied once, into
-    /// a buffer sized from the response (a cold start without a code cache
-    /// waits for this download).
-    async fn get_checked(&self, what: &'static str, key: &str, expected_sha256: &str) -> Result<Vec<u8>, RegistryError> {
-        let mut object = self
+    /// recorded (a cold start without a code cache waits for this download).
+    async fn get_checked(
+        &self,
+        what: &'static str,
+        key: &str,
+        expected_sha256: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let object = self
             .s3
             .get_object()
             .bucket(&self.config.bucket)
@@ -412,23 +470,8 @@ impl Registry {
             .send()
             .await
             .map_err(|e| s3_error("GetObject", e))?;
-        let announced = object.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-        let mut bytes = Vec::with_capacity(announced.min(PREALLOCATE_AT_MOST));
-        let mut hasher = Sha256::new();
-        while let Some(chunk) = object.body.try_next().await.map_err(|e| s3_error("GetObject body", e))? {
-            hasher.update(&chunk);
-            bytes.extend_from_slice(&chunk);
-        }
-        let actual = hex::encode(hasher.finalize());
-        if actual != expected_sha256 {
-            return Err(RegistryError::DigestMismatch {
-                what,
-                key: key.to_owned(),
-                expected: expected_sha256.to_owned(),
-                actual,
-            });
-        }
-        Ok(bytes)
+        let announced = object.content_length();
+        read_checked(object.body, announced, MAX_OBJECT_BYTES, what, key, expected_sha256).await
     }
 
     async fn get_item(&self, policy: &str, sk: &str) -> Result<Option<Item>, RegistryError> {
@@ -592,6 +635,12 @@ impl Registry {
         activate: bool,
         now_ms: u64,
     ) -> Result<PolicyVersion, RegistryError> {
+        let sizes = [("module", p.module.len()), ("config", p.config.len())];
+        let mut objects = sizes.into_iter().chain(p.code.iter().map(|c| ("code", c.code.len())));
+        if let Some((what, size)) = objects.find(|&(_, size)| size > MAX_OBJECT_BYTES) {
+            let of = format!("for policy `{}`", p.policy);
+            return Err(RegistryError::TooLarge { what, of, size: format!("{size} bytes"), limit: MAX_OBJECT_BYTES });
+        }
         let module_sha256 = sha256_hex(p.module);
         let config_sha256 = sha256_hex(p.config);
         let (module_key, config_key) = (module_key(&module_sha256), config_key(&config_sha256));
@@ -721,5 +770,38 @@ impl Registry {
             }
         }
         Ok(history)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    async fn read(body: &[u8], announced: Option<i64>, expected_sha256: &str) -> Result<Vec<u8>, RegistryError> {
+        read_checked(ByteStream::from(body.to_vec()), announced, 8, "code", "code/k", expected_sha256).await
+    }
+
+    #[tokio::test]
+    async fn a_body_up_to_the_limit_with_its_digest_is_read() {
+        let body = b"12345678";
+        assert_eq!(read(body, Some(8), &sha256_hex(body)).await.unwrap(), body);
+        assert_eq!(read(body, None, &sha256_hex(body)).await.unwrap(), body, "no Content-Length");
+        match read(body, Some(8), &sha256_hex(b"other")).await {
+            Err(RegistryError::DigestMismatch { what: "code", .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_by_its_length_or_as_it_arrives() {
+        let body = b"123456789";
+        let digest = sha256_hex(body);
+        let announced = read(body, Some(9), &digest).await.unwrap_err().to_string();
+        assert_eq!(announced, "code `code/k` is 9 bytes by its Content-Length, over the registry's limit of 8 bytes");
+        for lie in [Some(4), None, Some(-1)] {
+            let arrived = read(body, lie, &digest).await.unwrap_err().to_string();
+            assert_eq!(arrived, "code `code/k` is more than 8 bytes, over the registry's limit of 8 bytes", "{lie:?}");
+        }
     }
 }

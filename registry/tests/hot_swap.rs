@@ -5,7 +5,9 @@
 use authz_engine::{AuthorizerResponse, CodeCache, Engine, Limits, LoadedFrom, authorize};
 use authz_local::Moto;
 use authz_registry::signing::{SigningKeyPair, TrustedKey};
-use authz_registry::{CheckOutcome, PolicyWatcher, Publication, Registry, RegistryConfig, RegistryError, WatchConfig};
+use authz_registry::{
+    CheckOutcome, MAX_OBJECT_BYTES, PolicyWatcher, Publication, Registry, RegistryConfig, RegistryError, WatchConfig,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -136,6 +138,18 @@ fn decide(watcher: &PolicyWatcher) -> (String, Option<u64>) {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let generation = response.context.get("generation").and_then(serde_json::Value::as_f64).map(|g| g as u64);
     (response.principal_id.unwrap_or_default(), if allowed { generation } else { None })
+}
+
+/// `check` refused `version`, for a reason that says `why` (in any case).
+#[track_caller]
+fn assert_rejected(check: CheckOutcome, version: u64, why: &str) {
+    match check {
+        CheckOutcome::Rejected { version: refused, reason } => {
+            assert_eq!(refused, version);
+            assert!(reason.to_lowercase().contains(&why.to_lowercase()), "{why}: {reason}");
+        }
+        other => panic!("{why}: accepted: {other:?}"),
+    }
 }
 
 fn assert_serves(watcher: &PolicyWatcher, generation: u32) {
@@ -295,17 +309,37 @@ async fn tampered_garbage_and_wrong_world_versions_are_refused_while_the_old_one
             .send()
     };
     put(config(666)).await.unwrap();
-    match w.check().await {
-        CheckOutcome::Rejected { version, reason } => {
-            assert_eq!(version, v2);
-            assert!(reason.contains("SHA-256"), "{reason}");
-        }
-        other => panic!("tampered config accepted: {other:?}"),
-    }
+    assert_rejected(w.check().await, v2, "SHA-256");
     assert_serves(&w, 1);
     // A refused version is not remembered as seen: once repaired, it is taken.
     put(config(2)).await.unwrap();
     assert!(matches!(w.check().await, CheckOutcome::Swapped { to, .. } if to == v2));
+    assert_serves(&w, 2);
+
+    // Over the size limit: refused at publish, before anything is stored...
+    let huge = vec![b' '; MAX_OBJECT_BYTES + 1];
+    let publication = Publication {
+        policy: POLICY,
+        module: &module(),
+        config: &huge,
+        publisher: "test",
+        signature: None,
+        note: None,
+        code: &[],
+    };
+    match stack.registry.publish(&publication, true, authz_engine::now_ms()).await {
+        Err(e @ RegistryError::TooLarge { what: "config", .. }) => {
+            assert!(e.to_string().contains("over the registry's limit"), "{e}");
+        }
+        other => panic!("oversized config published: {other:?}"),
+    }
+    assert_eq!(stack.registry.active(POLICY).await.unwrap().unwrap().active.version, v2, "the pointer did not move");
+    // ...and, put in the bucket by other means, refused when downloaded.
+    let big = publish(&stack.registry, &module(), &config(3), true, None).await;
+    let record = stack.registry.version(POLICY, big).await.unwrap();
+    let put_big = s3.put_object().bucket("policies").key(&record.config_key).body(huge.into());
+    put_big.send().await.unwrap();
+    assert_rejected(w.check().await, big, "over the registry's limit");
     assert_serves(&w, 2);
 
     // Missing object.
@@ -323,13 +357,7 @@ async fn tampered_garbage_and_wrong_world_versions_are_refused_while_the_old_one
         (module(), br#"{"tokens": 7}"#.to_vec(), "config"),
     ] {
         let v = publish(&stack.registry, &bytes, &config, true, None).await;
-        match w.check().await {
-            CheckOutcome::Rejected { version, reason } => {
-                assert_eq!(version, v);
-                assert!(reason.to_lowercase().contains(why), "{why}: {reason}");
-            }
-            other => panic!("{why}: accepted: {other:?}"),
-        }
+        assert_rejected(w.check().await, v, why);
         assert_serves(&w, 2);
     }
 }
@@ -341,24 +369,16 @@ async fn with_trusted_keys_only_versions_they_signed_are_activated() {
     let stranger = SigningKeyPair::generate().unwrap();
     let w = watcher(&stack, Duration::ZERO, vec![trusted.public()], None);
 
-    publish(&stack.registry, &module(), &config(1), true, None).await;
-    match w.check().await {
-        CheckOutcome::Rejected { reason, .. } => assert!(reason.contains("not signed"), "{reason}"),
-        other => panic!("unsigned version accepted: {other:?}"),
-    }
+    let unsigned = publish(&stack.registry, &module(), &config(1), true, None).await;
+    assert_rejected(w.check().await, unsigned, "not signed");
     assert_eq!(decide(&w).0, "fail-closed", "cold start with no good version denies");
 
     publish(&stack.registry, &module(), &config(2), true, Some(&trusted)).await;
     assert!(matches!(w.check().await, CheckOutcome::Swapped { .. }));
     assert_serves(&w, 2);
 
-    publish(&stack.registry, &module(), &config(3), true, Some(&stranger)).await;
-    match w.check().await {
-        CheckOutcome::Rejected { reason, .. } => {
-            assert!(reason.contains("does not verify"), "{reason}")
-        }
-        other => panic!("stranger's signature accepted: {other:?}"),
-    }
+    let strangers = publish(&stack.registry, &module(), &config(3), true, Some(&stranger)).await;
+    assert_rejected(w.check().await, strangers, "does not verify");
     assert_serves(&w, 2);
 
     // A trusted signature over another config does not carry over.
