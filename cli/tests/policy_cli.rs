@@ -224,6 +224,26 @@ fn a_module_of_another_contract_version_is_refused_at_test_and_publish() {
     assert_bad_input(&eval, expected);
 }
 
+#[test]
+fn a_config_over_the_registrys_limit_is_refused_before_anything_is_stored() {
+    let big = temp_file("big-config.json", &vec![b' '; authz_registry::MAX_OBJECT_BYTES + 1]);
+    let publish = authz(&[
+        "policy",
+        "publish",
+        STATIC_TOKEN,
+        "--name",
+        "notes",
+        "--config",
+        big.to_str().unwrap(),
+        "--bucket",
+        "nowhere",
+        "--table",
+        "nowhere",
+    ]);
+    std::fs::remove_file(&big).unwrap();
+    assert_bad_input(&publish, "the config is 33554433 bytes, over the registry's limit of 33554432");
+}
+
 /// `authz policy new`, then the crate through build, its unit tests and its
 /// cases, as an author would. Slow the first time: the crate's dependencies
 /// build into the shared policy target dir, and are reused after.
