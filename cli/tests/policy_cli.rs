@@ -241,7 +241,8 @@ fn a_config_over_the_registrys_limit_is_refused_before_anything_is_stored() {
         "nowhere",
     ]);
     std::fs::remove_file(&big).unwrap();
-    assert_bad_input(&publish, "the config is 33554433 bytes, over the registry's limit of 33554432");
+    let expected = format!("config `{}` is 33554433 bytes, over the registry's limit of 33554432 bytes", big.display());
+    assert_bad_input(&publish, &expected);
 }
 
 /// `authz policy new`, then the crate through build, its unit tests and its

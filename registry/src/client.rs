@@ -96,6 +96,15 @@ fn s3_error<E: std::error::Error + 'static>(op: &'static str, e: E) -> RegistryE
     RegistryError::S3 { op, message: aws_sdk_s3::error::DisplayErrorContext(e).to_string() }
 }
 
+/// Refuses an object of `size` bytes over [`MAX_OBJECT_BYTES`] before it is
+/// stored; `of` says which one (a path, a policy).
+pub fn check_size(what: &'static str, of: &str, size: usize) -> Result<(), RegistryError> {
+    if size <= MAX_OBJECT_BYTES {
+        return Ok(());
+    }
+    Err(RegistryError::TooLarge { what, of: of.to_owned(), size: format!("{size} bytes"), limit: MAX_OBJECT_BYTES })
+}
+
 /// Reads a downloaded `body` of at most `limit` bytes and checks it against
 /// the digest the registry recorded. Each chunk is hashed as it arrives, so
 /// the hash overlaps the transfer instead of following it, and the bytes are
@@ -635,12 +644,10 @@ impl Registry {
         activate: bool,
         now_ms: u64,
     ) -> Result<PolicyVersion, RegistryError> {
-        let sizes = [("module", p.module.len()), ("config", p.config.len())];
-        let mut objects = sizes.into_iter().chain(p.code.iter().map(|c| ("code", c.code.len())));
-        if let Some((what, size)) = objects.find(|&(_, size)| size > MAX_OBJECT_BYTES) {
-            let of = format!("for policy `{}`", p.policy);
-            return Err(RegistryError::TooLarge { what, of, size: format!("{size} bytes"), limit: MAX_OBJECT_BYTES });
-        }
+        let of = format!("for policy `{}`", p.policy);
+        check_size("module", &of, p.module.len())?;
+        check_size("config", &of, p.config.len())?;
+        p.code.iter().try_for_each(|c| check_size("code", &of, c.code.len()))?;
         let module_sha256 = sha256_hex(p.module);
         let config_sha256 = sha256_hex(p.config);
         let (module_key, config_key) = (module_key(&module_sha256), config_key(&config_sha256));

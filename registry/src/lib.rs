@@ -13,7 +13,9 @@ pub mod model;
 pub mod signing;
 mod watcher;
 
-pub use client::{Fetched, FetchedCode, MAX_OBJECT_BYTES, Publication, Registry, RegistryConfig, RegistryError};
+pub use client::{
+    Fetched, FetchedCode, MAX_OBJECT_BYTES, Publication, Registry, RegistryConfig, RegistryError, check_size,
+};
 pub use watcher::{ActivePolicy, CheckOutcome, PolicyWatcher, WatchConfig};
 
 /// The AWS SDK configuration loader with the timeouts and retries the

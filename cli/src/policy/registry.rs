@@ -6,7 +6,7 @@ use crate::error::{CliError, bad_input};
 use authz_engine::ARCHITECTURES;
 use authz_registry::model::{ActivePointer, History};
 use authz_registry::signing::SigningKeyPair;
-use authz_registry::{MAX_OBJECT_BYTES, Publication, Registry};
+use authz_registry::{Publication, Registry, check_size};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,13 +99,9 @@ async fn who(explicit: Option<String>, args: &RegistryArgs) -> String {
 pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
     let module = read(&args.module.module)?;
     let config = read(&args.module.config)?;
+    // Refused by the registry anyway, but only after the compiles below.
     for (what, path, bytes) in [("module", &args.module.module, &module), ("config", &args.module.config, &config)] {
-        if bytes.len() > MAX_OBJECT_BYTES {
-            let (path, size) = (path.display(), bytes.len());
-            return Err(bad_input(format!(
-                "`{path}`: the {what} is {size} bytes, over the registry's limit of {MAX_OBJECT_BYTES}"
-            )));
-        }
+        check_size(what, &format!("`{}`", path.display()), bytes.len()).map_err(|e| bad_input(e.to_string()))?;
     }
     read_json(&args.module.config)?;
     let shown = args.module.module.display();
