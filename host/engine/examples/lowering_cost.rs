@@ -9,8 +9,10 @@
 //! authorizer builds from the fixture event, lowered with the engine's own
 //! binding type.
 //!
-//! `cargo run --profile bench -p authz-engine -p authz-registry -p authz-authorizer --example lowering_cost`
-//! (with `CARGO_TARGET_DIR` as in scripts/lib.sh, the package set scripts/bench builds).
+//! scripts/bench builds it; to run it alone, with scripts/lib.sh sourced:
+//! `cargo build --profile bench -p authz-engine -p authz-registry -p authz-authorizer --example lowering_cost`
+//! (scripts/bench's package set, so nothing is rebuilt), then
+//! `$CARGO_TARGET_DIR/release/examples/lowering_cost`.
 #![allow(missing_docs, reason = "record fields mirror the WIT written below")]
 #![allow(clippy::indexing_slicing, reason = "every row has ROUNDS times")]
 
