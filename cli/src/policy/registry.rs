@@ -97,12 +97,14 @@ async fn who(explicit: Option<String>, args: &RegistryArgs) -> String {
 }
 
 pub fn publish(args: PublishArgs) -> Result<ExitCode, CliError> {
+    // Refused by the registry anyway, but only after the compiles below; and
+    // by the files' sizes, so that a huge one is not read at all.
+    for (what, path) in [("module", &args.module.module), ("config", &args.module.config)] {
+        let size = std::fs::metadata(path).map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+        check_size(what, &format!("`{}`", path.display()), size).map_err(|e| bad_input(e.to_string()))?;
+    }
     let module = read(&args.module.module)?;
     let config = read(&args.module.config)?;
-    // Refused by the registry anyway, but only after the compiles below.
-    for (what, path, bytes) in [("module", &args.module.module, &module), ("config", &args.module.config, &config)] {
-        check_size(what, &format!("`{}`", path.display()), bytes.len()).map_err(|e| bad_input(e.to_string()))?;
-    }
     read_json(&args.module.config)?;
     let shown = args.module.module.display();
 
