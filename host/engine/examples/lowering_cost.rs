@@ -69,26 +69,10 @@ const COMPONENT: &str = r#"
 
 type Pairs = Vec<(String, String)>;
 
-#[derive(ComponentType, Lower, Clone, Copy)]
-#[component(enum)]
-#[repr(u8)]
-enum Kind {
-    #[component(name = "token")]
-    Token,
-    #[component(name = "request")]
-    Request,
-    #[component(name = "http-v1")]
-    HttpV1,
-    #[component(name = "http-v2")]
-    HttpV2,
-    #[component(name = "websocket")]
-    Websocket,
-}
-
 #[derive(ComponentType, Lower)]
 #[component(record)]
 struct RequestV2 {
-    kind: Kind,
+    kind: RequestKind,
     identity: Option<String>,
     #[component(name = "method-arn")]
     method_arn: String,
@@ -112,13 +96,7 @@ impl RequestV2 {
     fn from(r: &Request) -> Self {
         let present = |pairs: &Pairs| (!pairs.is_empty()).then(|| pairs.clone());
         RequestV2 {
-            kind: match r.kind {
-                RequestKind::Token => Kind::Token,
-                RequestKind::Request => Kind::Request,
-                RequestKind::HttpV1 => Kind::HttpV1,
-                RequestKind::HttpV2 => Kind::HttpV2,
-                RequestKind::Websocket => Kind::Websocket,
-            },
+            kind: r.kind,
             identity: r.identity.clone(),
             method_arn: r.method_arn.to_arn(),
             headers: present(&r.headers),
