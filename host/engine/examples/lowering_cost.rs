@@ -1,13 +1,13 @@
 //! What wasmtime charges to lower a decision's request into a component, by
-//! the shape of the contract's `request` record: the evidence for a contract
-//! version with fewer strings and lists (BENCHMARKS.md).
+//! the shape of the contract's `request` record: 0.1.0's (the method ARN in
+//! seven strings, four lists always present) and 0.2.0's (one string, absent
+//! lists). The evidence for contract 0.2.0 (BENCHMARKS.md).
 //!
 //! The component is written by hand: its functions do nothing and its
 //! `cabi_realloc` is a bump pointer, so what is timed is the call and the
 //! canonical ABI's lowering, which calls back into the guest's realloc once
 //! for every string and list, empty or not. The TOKEN request is the one the
-//! authorizer builds from the fixture event, lowered with the engine's own
-//! binding type.
+//! authorizer builds from the fixture event, in each version's shape.
 //!
 //! scripts/bench builds it; to run it alone, with scripts/lib.sh sourced:
 //! `cargo build --profile bench -p authz-engine -p authz-registry -p authz-authorizer --example lowering_cost`
@@ -21,8 +21,7 @@ use std::time::Instant;
 use wasmtime::component::{Component, ComponentType, Linker, Lower};
 use wasmtime::{Engine, Store};
 
-/// The `request` record of `authz:policy@0.1.0`, and the same request with
-/// the method ARN as one string and lists that may be absent.
+/// The `request` records of `authz:policy@0.1.0` and `@0.2.0`.
 const COMPONENT: &str = r#"
 (component
   (core module $m
@@ -71,6 +70,70 @@ type Pairs = Vec<(String, String)>;
 
 #[derive(ComponentType, Lower)]
 #[component(record)]
+struct MethodArnV1 {
+    partition: String,
+    region: String,
+    #[component(name = "account-id")]
+    account_id: String,
+    #[component(name = "api-id")]
+    api_id: String,
+    stage: String,
+    method: String,
+    path: String,
+}
+
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct RequestV1 {
+    kind: RequestKind,
+    identity: Option<String>,
+    #[component(name = "method-arn")]
+    method_arn: MethodArnV1,
+    headers: Pairs,
+    query: Pairs,
+    #[component(name = "path-parameters")]
+    path_parameters: Pairs,
+    #[component(name = "stage-variables")]
+    stage_variables: Pairs,
+    #[component(name = "source-ip")]
+    source_ip: Option<String>,
+    #[component(name = "user-agent")]
+    user_agent: Option<String>,
+    #[component(name = "request-id")]
+    request_id: Option<String>,
+    #[component(name = "now-ms")]
+    now_ms: u64,
+}
+
+impl RequestV1 {
+    fn from(r: &Request) -> Self {
+        let arn = &r.method_arn;
+        RequestV1 {
+            kind: r.kind,
+            identity: r.identity.clone(),
+            method_arn: MethodArnV1 {
+                partition: arn.partition().to_owned(),
+                region: arn.region().to_owned(),
+                account_id: arn.account_id().to_owned(),
+                api_id: arn.api_id().to_owned(),
+                stage: arn.stage().to_owned(),
+                method: arn.method().to_owned(),
+                path: arn.path().to_owned(),
+            },
+            headers: r.headers.clone(),
+            query: r.query.clone(),
+            path_parameters: r.path_parameters.clone(),
+            stage_variables: r.stage_variables.clone(),
+            source_ip: r.source_ip.clone(),
+            user_agent: r.user_agent.clone(),
+            request_id: r.request_id.clone(),
+            now_ms: r.now_ms,
+        }
+    }
+}
+
+#[derive(ComponentType, Lower)]
+#[component(record)]
 struct RequestV2 {
     kind: RequestKind,
     identity: Option<String>,
@@ -98,7 +161,7 @@ impl RequestV2 {
         RequestV2 {
             kind: r.kind,
             identity: r.identity.clone(),
-            method_arn: r.method_arn.to_arn(),
+            method_arn: r.method_arn.as_str().to_owned(),
             headers: present(&r.headers),
             query: present(&r.query),
             path_parameters: present(&r.path_parameters),
@@ -128,7 +191,7 @@ fn time(store: &mut Store<()>, call: Call<'_>) -> wasmtime::Result<f64> {
 fn main() -> wasmtime::Result<()> {
     let event = policy_artifacts::fixture("events/token-abc123.json");
     let request = AuthorizerEvent::from_json(&event)?.into_request("Authorization", authz_engine::now_ms())?;
-    let request_v2 = RequestV2::from(&request);
+    let (request_v1, request_v2) = (RequestV1::from(&request), RequestV2::from(&request));
 
     // The engine's settings for generated code, without its pool or limits.
     let mut config = wasmtime::Config::new();
@@ -140,14 +203,14 @@ fn main() -> wasmtime::Result<()> {
     let instance = Linker::new(&engine).instantiate(&mut store, &component)?;
     let nothing = instance.get_typed_func::<(), ()>(&mut store, "nothing")?;
     let one = instance.get_typed_func::<(&str,), ()>(&mut store, "one")?;
-    let v1 = instance.get_typed_func::<(&Request,), ()>(&mut store, "v1")?;
+    let v1 = instance.get_typed_func::<(&RequestV1,), ()>(&mut store, "v1")?;
     let v2 = instance.get_typed_func::<(&RequestV2,), ()>(&mut store, "v2")?;
 
     let rows: [(&str, Call<'_>); 4] = [
         ("a call with no arguments", &|store| nothing.call(store, ())),
         ("a call with one string", &|store| one.call(store, ("abc123",))),
-        ("the TOKEN request, authz:policy@0.1.0", &|store| v1.call(store, (&request,))),
-        ("the TOKEN request, ARN as one string, absent lists", &|store| v2.call(store, (&request_v2,))),
+        ("the TOKEN request, authz:policy@0.1.0", &|store| v1.call(store, (&request_v1,))),
+        ("the TOKEN request, authz:policy@0.2.0", &|store| v2.call(store, (&request_v2,))),
     ];
     // Rows take turns within each round, so that the machine's slow spells
     // fall on all of them.

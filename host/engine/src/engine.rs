@@ -1,7 +1,8 @@
 //! The wasmtime host: one [`Engine`] per process, policies compiled once and
 //! kept as an instance-pre, a fresh sandboxed store per decision.
 
-use crate::bindings::{AuthorizerPolicyPre, Request};
+use crate::bindings::{Guest, Pre};
+use crate::event::Request;
 use crate::keeper::{Keeper, Spare};
 use crate::limits::Limits;
 use crate::outcome::{Failure, Outcome, PolicyFault, check_decision};
@@ -29,7 +30,7 @@ pub enum LoadError {
     #[error("the component is not an authz policy (world `authz:policy/authorizer-policy@{version}`): {0}", version = crate::CONTRACT_VERSION)]
     WrongWorld(String),
     /// The component was built against a version of the contract this host does not run.
-    #[error("the component was built against {found}, this host speaks authz:policy@{host}: rebuild it with an authz-policy SDK for {host}", host = crate::CONTRACT_VERSION)]
+    #[error("the component was built against {found}, this host runs authz:policy@{runs}: rebuild it with an authz-policy SDK for {host}", runs = crate::contract::supported(), host = crate::CONTRACT_VERSION)]
     ContractVersion {
         /// What it was built against: `authz:policy@0.2.0`, or `an unversioned authz:policy`.
         found: String,
@@ -63,7 +64,7 @@ pub struct PolicyId {
 /// A policy ready to decide: compiled, linked, with its configuration.
 pub struct Policy {
     id: PolicyId,
-    pre: AuthorizerPolicyPre<GuestState>,
+    pre: Pre<GuestState>,
     config: String,
     /// The component is a snapshot taken after `init(config)`: decisions only
     /// call `evaluate`.
@@ -391,16 +392,14 @@ impl Engine {
     /// Links a component against the host: first the contract version, by
     /// name, so a module of another version gets a message naming both
     /// versions rather than a type or import mismatch.
-    pub(crate) fn link(&self, component: &Component) -> Result<AuthorizerPolicyPre<GuestState>, LoadError> {
+    pub(crate) fn link(&self, component: &Component) -> Result<Pre<GuestState>, LoadError> {
         let ty = component.component_type();
         let names =
             ty.exports(&self.engine).map(|(name, _)| name).chain(ty.imports(&self.engine).map(|(name, _)| name));
-        if let Some(found) = crate::contract::incompatible(names) {
-            return Err(LoadError::ContractVersion { found });
-        }
+        let contract = crate::contract::contract(names).map_err(|found| LoadError::ContractVersion { found })?;
         let instance_pre =
             self.linker.instantiate_pre(component).map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
-        AuthorizerPolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(chain(&e)))
+        Pre::new(instance_pre, contract).map_err(|e| LoadError::WrongWorld(chain(&e)))
     }
 
     /// Prepares a compiled component that runs `init` on every decision.
@@ -433,18 +432,10 @@ impl Engine {
         store
     }
 
-    fn instantiate_and_init(
-        &self,
-        policy: &Policy,
-        store: &mut Store<GuestState>,
-    ) -> Result<crate::bindings::AuthorizerPolicy, RunError> {
+    fn instantiate_and_init(&self, policy: &Policy, store: &mut Store<GuestState>) -> Result<Guest, RunError> {
         let instance = policy.pre.instantiate(&mut *store).map_err(RunError::Instantiate)?;
         if !policy.initialized {
-            instance
-                .authz_policy_policy()
-                .call_init(&mut *store, &policy.config)
-                .map_err(RunError::Wasm)?
-                .map_err(RunError::Policy)?;
+            instance.call_init(&mut *store, &policy.config).map_err(RunError::Wasm)?.map_err(RunError::Policy)?;
         }
         Ok(instance)
     }
@@ -469,11 +460,7 @@ impl Engine {
             }
         };
         let result = instance.and_then(|instance| {
-            instance
-                .authz_policy_policy()
-                .call_evaluate(&mut store, request)
-                .map_err(RunError::Wasm)?
-                .map_err(RunError::Policy)
+            instance.call_evaluate(&mut store, request).map_err(RunError::Wasm)?.map_err(RunError::Policy)
         });
         let (outcome, error_chain, failed) = match result {
             Ok(decision) => (check_decision(decision, &request.method_arn), None, false),

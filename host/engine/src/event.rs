@@ -1,8 +1,9 @@
 //! Authorizer events in, policy requests out.
 //!
 //! Events are the `aws_lambda_events` types API Gateway sends; this module
-//! tells them apart, parses the method ARN and normalises everything into the
-//! contract's [`Request`], so one policy serves every API type:
+//! tells them apart, parses the method ARN and normalises everything into one
+//! [`Request`], which is lowered into the contract's request for whichever
+//! contract version the policy speaks, so one policy serves every API type:
 //!
 //! | event | told apart by | type | ARN field |
 //! |---|---|---|---|
@@ -18,7 +19,7 @@
 //! HTTP API 2.0 sends cookies apart from the headers: they are handed to the
 //! policy as `cookie` headers, one per cookie.
 
-use crate::bindings::{MethodArn, Request, RequestKind};
+use crate::bindings::RequestKind;
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayV2CustomAuthorizerV1Request, ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequestContext,
@@ -34,6 +35,55 @@ use std::collections::HashMap;
 
 /// API Gateway's limit on a method ARN.
 pub const MAX_METHOD_ARN_BYTES: usize = 1600;
+
+/// One authorization request, normalised from any authorizer event kind: the
+/// contract's request (`wit/policy.wit`) with the method ARN parsed, kept by
+/// the host to answer with and borrowed for lowering.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Which kind of event it came from.
+    pub kind: RequestKind,
+    /// The caller's identity value. May be a secret: never log it.
+    pub identity: Option<String>,
+    /// The call being authorized.
+    pub method_arn: MethodArn,
+    /// Header names in lower case; repeated headers repeated.
+    pub headers: Vec<(String, String)>,
+    /// Query string parameters; repeated ones repeated.
+    pub query: Vec<(String, String)>,
+    /// Path parameters.
+    pub path_parameters: Vec<(String, String)>,
+    /// Stage variables.
+    pub stage_variables: Vec<(String, String)>,
+    /// The caller's IP address.
+    pub source_ip: Option<String>,
+    /// The caller's user agent.
+    pub user_agent: Option<String>,
+    /// API Gateway's request id.
+    pub request_id: Option<String>,
+    /// The host's clock at the start of the decision, ms since the Unix epoch.
+    pub now_ms: u64,
+}
+
+impl Request {
+    /// Headers, query, path parameters and stage variables.
+    pub(crate) fn lists(&self) -> [&[(String, String)]; 4] {
+        [&self.headers, &self.query, &self.path_parameters, &self.stage_variables]
+    }
+}
+
+/// A checked method ARN,
+/// `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<method>[/<path>]`,
+/// kept as API Gateway sent it with its parts as ranges of that one string:
+/// one allocation per request instead of one per part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodArn {
+    raw: String,
+    /// Start and end of partition, region, account, api, stage and method in `raw`.
+    parts: [(u16, u16); 6],
+    /// Where the path's slash is in `raw`; `None` for an ARN without a path (the root).
+    path_at: Option<u16>,
+}
 
 /// An authorizer event as API Gateway sends it, told apart as the module docs say.
 #[derive(Debug)]
@@ -478,64 +528,94 @@ pub fn parse_method_arn(raw: &str) -> Result<MethodArn, EventError> {
     let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let rest = parts.next().unwrap_or("");
-    let mut path = String::with_capacity(rest.len() + 1);
-    path.push('/');
-    path.push_str(rest);
+    let path = parts.next();
     // One pass per field: this runs on every request.
     let plain = |s: &str| !s.is_empty() && s.chars().all(|c| !matches!(c, '*' | '?' | '/' | ':') && !c.is_whitespace());
     // The console's "test authorizer" sends `*` as the stage; nothing else may be a wildcard.
     let stage_ok = stage == "*" || plain(stage);
-    if ![partition, region, account_id, api_id, method].into_iter().all(plain) || !stage_ok || path.contains(['*', '?'])
+    if ![partition, region, account_id, api_id, method].into_iter().all(plain)
+        || !stage_ok
+        || path.is_some_and(|p| p.contains(['*', '?']))
     {
         return Err(bad());
     }
+    // Every part is a slice of `raw`, which is at most MAX_METHOD_ARN_BYTES long.
+    let start = raw.as_ptr() as usize;
+    let at = |part: &str| u16::try_from(part.as_ptr() as usize - start).unwrap_or(u16::MAX);
+    let range = |part: &str| (at(part), at(part).saturating_add(u16::try_from(part.len()).unwrap_or(u16::MAX)));
     Ok(MethodArn {
-        partition: partition.to_owned(),
-        region: region.to_owned(),
-        account_id: account_id.to_owned(),
-        api_id: api_id.to_owned(),
-        stage: stage.to_owned(),
-        method: method.to_owned(),
-        path,
+        raw: raw.to_owned(),
+        parts: [partition, region, account_id, api_id, stage, method].map(range),
+        // The path starts one byte before its first segment, at the slash.
+        path_at: path.map(|p| at(p).saturating_sub(1)),
     })
 }
 
 impl MethodArn {
+    fn part(&self, index: usize) -> &str {
+        let (start, end) = self.parts.get(index).copied().unwrap_or_default();
+        self.raw.get(usize::from(start)..usize::from(end)).unwrap_or_default()
+    }
+
+    /// The ARN as API Gateway sent it.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub fn partition(&self) -> &str {
+        self.part(0)
+    }
+
+    /// The API's region.
+    pub fn region(&self) -> &str {
+        self.part(1)
+    }
+
+    /// The account that owns the API.
+    pub fn account_id(&self) -> &str {
+        self.part(2)
+    }
+
+    /// The API's id.
+    pub fn api_id(&self) -> &str {
+        self.part(3)
+    }
+
+    /// The stage (`*` from the console's test button).
+    pub fn stage(&self) -> &str {
+        self.part(4)
+    }
+
+    /// The HTTP verb, or a WebSocket route key (`$connect`).
+    pub fn method(&self) -> &str {
+        self.part(5)
+    }
+
+    /// The resource path with its leading slash; `/` for the root.
+    pub fn path(&self) -> &str {
+        self.path_at.and_then(|at| self.raw.get(usize::from(at)..)).unwrap_or("/")
+    }
+
     /// `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/`: what
     /// every resource in this API's policies starts with.
-    pub fn stage_prefix(&self) -> String {
-        self.with_suffix(&[])
+    pub fn stage_prefix(&self) -> &str {
+        // The method follows the stage's slash, so the slash is in `raw`.
+        let (_, stage_end) = self.parts[4];
+        self.raw.get(..=usize::from(stage_end)).unwrap_or_default()
     }
 
-    /// The stage prefix in pieces: ARNs are built on every decision, and
-    /// `format!` costs several times a sized string's pushes.
-    fn prefix_parts(&self) -> [&str; 11] {
-        [
-            "arn:",
-            &self.partition,
-            ":execute-api:",
-            &self.region,
-            ":",
-            &self.account_id,
-            ":",
-            &self.api_id,
-            "/",
-            &self.stage,
-            "/",
-        ]
-    }
-
-    /// Characters in [`MethodArn::stage_prefix`], counted without building it.
+    /// Characters in [`MethodArn::stage_prefix`].
     pub fn stage_prefix_chars(&self) -> usize {
-        self.prefix_parts().iter().map(|part| part.chars().count()).sum()
+        self.stage_prefix().chars().count()
     }
 
     /// The stage prefix followed by `suffix`, in one allocation.
     pub(crate) fn with_suffix(&self, suffix: &[&str]) -> String {
-        let parts = self.prefix_parts();
-        let mut arn = String::with_capacity(parts.iter().chain(suffix).map(|part| part.len()).sum());
-        parts.iter().chain(suffix).for_each(|part| arn.push_str(part));
+        let prefix = self.stage_prefix();
+        let mut arn = String::with_capacity(prefix.len() + suffix.iter().map(|part| part.len()).sum::<usize>());
+        arn.push_str(prefix);
+        suffix.iter().for_each(|part| arn.push_str(part));
         arn
     }
 
@@ -560,7 +640,7 @@ impl MethodArn {
 
     /// The ARN as API Gateway writes it.
     pub fn to_arn(&self) -> String {
-        self.arn_for(&self.method, &self.path)
+        self.arn_for(self.method(), self.path())
     }
 }
 
@@ -626,7 +706,7 @@ mod tests {
     fn http_api_v2_events_use_the_route_arn_raw_query_and_cookies() {
         let r = request("http-v2-abc123.json");
         assert_eq!(r.identity.as_deref(), Some("abc123"));
-        assert_eq!((r.method_arn.method.as_str(), r.method_arn.path.as_str()), ("GET", "/notes"));
+        assert_eq!((r.method_arn.method(), r.method_arn.path()), ("GET", "/notes"));
         assert_eq!(r.query, vec![pair("limit", "10"), pair("tag", "home"), pair("tag", "work")]);
         assert!(
             r.headers.contains(&pair("cookie", "theme=dark")) && r.headers.contains(&pair("cookie", "session=s-42"))
@@ -655,7 +735,7 @@ mod tests {
     fn websocket_connect_events_name_the_route_key() {
         let r = request("websocket-connect-abc123.json");
         assert_eq!(r.identity.as_deref(), Some("abc123"));
-        assert_eq!((r.method_arn.method.as_str(), r.method_arn.path.as_str()), ("$connect", "/"));
+        assert_eq!((r.method_arn.method(), r.method_arn.path()), ("$connect", "/"));
         assert_eq!(r.method_arn.to_arn(), "arn:aws:execute-api:us-east-1:123456789012:w1s2o3c4k5/prod/$connect");
         assert_eq!(r.query, vec![pair("room", "general")]);
         assert_eq!(r.source_ip.as_deref(), Some("203.0.113.7"));
@@ -699,7 +779,7 @@ mod tests {
         assert_eq!(json["headers"]["x-tag"], "a,b");
         let r = AuthorizerEvent::from_value(json).unwrap().into_request("Authorization", 0).unwrap();
         assert_eq!(r.kind, RequestKind::HttpV2);
-        assert_eq!((r.identity.as_deref(), r.method_arn.path.as_str()), (Some("abc123"), "/notes/42"));
+        assert_eq!((r.identity.as_deref(), r.method_arn.path()), (Some("abc123"), "/notes/42"));
         assert!(r.headers.contains(&pair("cookie", "session=s-42")));
         assert_eq!(r.query, vec![pair("limit", "10"), pair("tag", "home"), pair("tag", "work")]);
         assert_eq!((r.source_ip.as_deref(), r.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0")));
@@ -764,12 +844,18 @@ mod tests {
             let arn = parse_method_arn(raw).unwrap();
             assert_eq!(arn.to_arn(), raw);
         }
-        let arn = parse_method_arn("arn:aws:execute-api:eu-west-1:1:api/dev/GET/notes/7").unwrap();
-        assert_eq!((arn.method.as_str(), arn.path.as_str()), ("GET", "/notes/7"));
+        let raw = "arn:aws-cn:execute-api:eu-west-1:1:api/dev/GET/notes/7";
+        let arn = parse_method_arn(raw).unwrap();
+        let parts = [arn.partition(), arn.region(), arn.account_id(), arn.api_id(), arn.stage(), arn.method()];
+        assert_eq!(parts, ["aws-cn", "eu-west-1", "1", "api", "dev", "GET"]);
+        assert_eq!((arn.path(), arn.as_str()), ("/notes/7", raw));
+        assert_eq!(arn.stage_prefix(), "arn:aws-cn:execute-api:eu-west-1:1:api/dev/");
+        let root = parse_method_arn("arn:aws:execute-api:eu-west-1:1:api/dev/GET").unwrap();
+        assert_eq!((root.method(), root.path()), ("GET", "/"));
         let console = parse_method_arn("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/").unwrap();
-        assert_eq!((console.stage.as_str(), console.path.as_str()), ("*", "/"));
+        assert_eq!((console.stage(), console.path()), ("*", "/"));
         let ws = parse_method_arn("arn:aws:execute-api:eu-west-1:1:api/dev/$connect").unwrap();
-        assert_eq!((ws.method.as_str(), ws.path.as_str()), ("$connect", "/"));
+        assert_eq!((ws.method(), ws.path()), ("$connect", "/"));
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //!
 //! [`Engine::tidy`]: crate::Engine::tidy
 
-use crate::bindings::AuthorizerPolicy;
+use crate::bindings::Guest;
 use crate::engine::GuestState;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,7 +35,7 @@ pub(crate) const HEADROOM: u32 = (MAX_SPARES + MAX_RETIRED) as u32;
 /// A fresh instance of a preinitialized policy that no request has entered.
 pub(crate) struct Spare {
     pub(crate) store: Store<GuestState>,
-    pub(crate) instance: AuthorizerPolicy,
+    pub(crate) instance: Guest,
     _counted: Counted,
 }
 
@@ -83,7 +83,7 @@ impl Keeper {
     pub(crate) fn refill(
         &self,
         slot: &Mutex<Option<Spare>>,
-        make: impl FnOnce() -> Option<(Store<GuestState>, AuthorizerPolicy)>,
+        make: impl FnOnce() -> Option<(Store<GuestState>, Guest)>,
     ) {
         if slot.lock().map_or(true, |spare| spare.is_some()) {
             return;

@@ -27,12 +27,10 @@ pub mod outcome;
 mod precompiled;
 mod preinit;
 
-pub use bindings::{
-    CONTRACT_VERSION, ContextValue, Decision, Effect, Grant, MethodArn, PolicyError, Request, RequestKind,
-};
+pub use bindings::{CONTRACT_VERSION, ContextValue, Decision, Effect, Grant, PolicyError, RequestKind};
 pub use cache::{CodeCache, LoadedFrom};
 pub use engine::{Engine, EngineError, LoadError, Policy, PolicyId, Verdict, chain, sha256_hex};
-pub use event::{AuthorizerEvent, EventError, HttpApiCall};
+pub use event::{AuthorizerEvent, EventError, HttpApiCall, MethodArn, Request};
 pub use limits::Limits;
 pub use outcome::{AuthorizerResponse, Failure, Outcome, ResponseFormat, respond, respond_for};
 pub use precompiled::{ARCHITECTURES, host_architecture};

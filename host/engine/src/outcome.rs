@@ -6,7 +6,8 @@
 //! simple format (`Unauthorized` when the event itself is unusable), never to
 //! an Allow.
 
-use crate::bindings::{self, ContextValue, Decision, Effect, Grant, MethodArn, RequestKind};
+use crate::bindings::{self, ContextValue, Decision, Effect, Grant, RequestKind};
+use crate::event::MethodArn;
 use crate::iam::{IamDecision, evaluate};
 use crate::limits::answer;
 use aws_lambda_events::apigw::{

@@ -4,7 +4,7 @@
 //! from that image (copy-on-write, nothing carried between decisions) and only
 //! calls `evaluate`: the configuration is not parsed again per request.
 
-use crate::bindings::AuthorizerPolicy;
+use crate::bindings::Guest;
 use crate::engine::{Engine, GuestState, RunError};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -45,9 +45,9 @@ pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Ve
         Ok(instance) => instance,
         Err(e) => return Err(SnapshotError::Init(RunError::Instantiate(e), store)),
     };
-    let init = AuthorizerPolicy::new(&mut store, &instance)
+    let init = Guest::new(&mut store, &instance, pre.contract())
         .map_err(unsupported)
-        .map(|policy| policy.authz_policy_policy().call_init(&mut store, config));
+        .map(|policy| policy.call_init(&mut store, config));
     match init? {
         Ok(Ok(())) => {}
         Ok(Err(policy_error)) => {

@@ -197,3 +197,60 @@ fn no_state_survives_from_one_decision_to_the_next() {
         assert_eq!(context["kept_bytes"], 300_000.0, "decision {i} saw an earlier one's heap: {context}");
     }
 }
+
+/// The request a policy sees is the one the host built from the event, field
+/// by field, for every event kind: nothing lost or reshaped on the way in
+/// (absent lists arrive empty, the method ARN split as the host split it).
+#[test]
+fn the_policy_sees_the_request_the_host_built() {
+    use authz_engine::{AuthorizerEvent, Request};
+    let engine = engine();
+    let echo = hostile(&engine, r#"{"mode":"echo"}"#);
+    let pairs =
+        |pairs: &[(String, String)]| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let expected = |r: &Request| {
+        let arn = &r.method_arn;
+        [
+            // The bindings' Debug names the enum; the SDK's does not.
+            ("kind", format!("{:?}", r.kind).replace("RequestKind::", "")),
+            ("identity", format!("{:?}", r.identity)),
+            ("partition", arn.partition().to_owned()),
+            ("region", arn.region().to_owned()),
+            ("account-id", arn.account_id().to_owned()),
+            ("api-id", arn.api_id().to_owned()),
+            ("stage", arn.stage().to_owned()),
+            ("method", arn.method().to_owned()),
+            ("path", arn.path().to_owned()),
+            ("headers", pairs(&r.headers)),
+            ("query", pairs(&r.query)),
+            ("path-parameters", pairs(&r.path_parameters)),
+            ("stage-variables", pairs(&r.stage_variables)),
+            ("source-ip", format!("{:?}", r.source_ip)),
+            ("user-agent", format!("{:?}", r.user_agent)),
+            ("request-id", format!("{:?}", r.request_id)),
+            ("now-ms", r.now_ms.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+        .collect::<serde_json::Map<_, _>>()
+    };
+    let mut seen_lists = 0;
+    for name in [
+        "token-abc123.json",
+        "request-abc123.json",
+        "rest-request-aws-docs.json",
+        "http-v1-abc123.json",
+        "http-v2-abc123.json",
+        "websocket-connect-abc123.json",
+    ] {
+        let event = fixture(&format!("events/{name}"));
+        // Parsed as `run` parses it: a JSON tree orders the headers by name.
+        let tree = serde_json::from_str(&event).unwrap();
+        let request = AuthorizerEvent::from_value(tree).unwrap().into_request("Authorization", NOW_MS).unwrap();
+        seen_lists += request.headers.len() + request.query.len() + request.stage_variables.len();
+        let (verdict, _) = run(&engine, &echo, &event);
+        let Outcome::Allow(allowed) = verdict.outcome else { panic!("{name}: {verdict:?}") };
+        assert_eq!(allowed.context, expected(&request), "{name}");
+    }
+    assert!(seen_lists > 20, "the fixtures carry headers, query and stage variables");
+}

@@ -150,15 +150,15 @@ fn loading_checks_the_module_and_its_config() {
 fn a_module_built_against_another_contract_version_is_refused_by_name() {
     use authz_engine::LoadError;
     let engine = engine();
-    for version in ["0.2.0", "1.0.0"] {
+    for version in ["0.3.0", "1.0.0", "0.0.1"] {
         let bytes = policy_artifacts::component_for_contract(version);
         let err = engine.check_world(&bytes).unwrap_err();
         assert!(matches!(err, LoadError::ContractVersion { .. }), "{version}: {err}");
         assert_eq!(
             err.to_string(),
             format!(
-                "the component was built against authz:policy@{version}, this host speaks authz:policy@0.1.0: \
-                 rebuild it with an authz-policy SDK for 0.1.0"
+                "the component was built against authz:policy@{version}, this host runs authz:policy@0.2.0 or 0.1.0: \
+                 rebuild it with an authz-policy SDK for 0.2.0"
             )
         );
         let err = engine.load(&bytes, "{}", None).unwrap_err();
@@ -172,9 +172,62 @@ fn a_module_built_against_another_contract_version_is_refused_by_name() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
     // A later patch of the same contract links (its code only traps, so `init` fails: a config error, not a version one).
-    let patch = policy_artifacts::component_for_contract("0.1.9");
+    let patch = policy_artifacts::component_for_contract("0.2.9");
     engine.check_world(&patch).unwrap();
     assert!(matches!(engine.load(&patch, "{}", None), Err(LoadError::Config(_))));
+    // 0.1.0's names on 0.2.0's types: run as 0.1.0, whose request it does not take; refused when first instantiated.
+    let mislabelled = policy_artifacts::component_for_contract("0.1.0");
+    let err = engine.load(&mislabelled, "{}", None).map(drop).unwrap_err();
+    assert!(err.to_string().contains("type mismatch for field method-arn"), "{err}");
+}
+
+/// `static-token` as published before contract 0.2.0 (see tests/fixtures/policies/README.md).
+const STATIC_TOKEN_0_1_0: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/policies/static-token-contract-0.1.0.wasm");
+
+/// Every event fixture, and the tutorial's token on other routes.
+fn every_event() -> Vec<(String, String)> {
+    let dir = format!("{}/events", policy_artifacts::FIXTURES_DIR);
+    let mut events: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| (path.display().to_string(), std::fs::read_to_string(&path).unwrap()))
+        .collect();
+    for (method, path) in [("GET", "/notes/7"), ("POST", "/notes"), ("GET", "/")] {
+        events.push((format!("token on {method} {path}"), token_event("abc123", method, path)));
+    }
+    events.sort();
+    events
+}
+
+#[test]
+fn a_module_built_against_contract_0_1_0_decides_as_it_did() {
+    use authz_engine::ResponseFormat::{Iam, Simple};
+    let engine = engine();
+    let config = policy_artifacts::policy_file("static-token/config.json");
+    let old = engine.load(&std::fs::read(STATIC_TOKEN_0_1_0).unwrap(), &config, None).unwrap();
+    assert!(old.is_preinitialized(), "0.1.0 modules are snapshotted after `init` too");
+    let new = static_token(&engine);
+    let mut allowed = 0;
+    for (name, event) in every_event() {
+        for format in [Iam, Simple] {
+            // Once with an instance made ahead, once made inline.
+            for made_ahead in [true, false] {
+                if made_ahead {
+                    engine.tidy(&old);
+                    engine.tidy(&new);
+                }
+                let (old_verdict, old_response) = run_as(&engine, &old, &event, format);
+                let (new_verdict, new_response) = run_as(&engine, &new, &event, format);
+                assert_eq!(old_verdict.outcome, new_verdict.outcome, "{name}");
+                assert_eq!(old_response.to_json(), new_response.to_json(), "{name}");
+                assert_eq!(old_verdict.made_ahead, made_ahead, "{name}");
+                allowed += usize::from(matches!(old_verdict.outcome, Outcome::Allow(_)));
+            }
+        }
+    }
+    assert!(allowed >= 20, "the fixtures allow on several kinds of event: {allowed}");
 }
 
 /// One event of each kind, the same token (`abc123`, user1: `GET /notes`), the same policy.

@@ -52,11 +52,40 @@ pub enum Config {
     /// Try the filesystem, environment and network; allow (with what leaked
     /// in the context) if any of it works, deny otherwise.
     Escape { port: u16 },
+    /// Allow with the request as the policy saw it in the context, one entry
+    /// per field: what the host lowered, read back.
+    Echo,
     /// Remember across decisions if the host lets it: count decisions in a
     /// static and keep `bytes` more bytes on the heap each time; allow with
     /// both in the context. A fresh instance per decision always reports 1
     /// and `bytes`.
     Remember { bytes: usize },
+}
+
+fn echo(r: &Request) -> Decision {
+    let pairs =
+        |pairs: &[(String, String)]| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let arn = &r.method_arn;
+    let fields = [
+        ("kind", format!("{:?}", r.kind)),
+        ("identity", format!("{:?}", r.identity)),
+        ("partition", arn.partition.clone()),
+        ("region", arn.region.clone()),
+        ("account-id", arn.account_id.clone()),
+        ("api-id", arn.api_id.clone()),
+        ("stage", arn.stage.clone()),
+        ("method", arn.method.clone()),
+        ("path", arn.path.clone()),
+        ("headers", pairs(&r.headers)),
+        ("query", pairs(&r.query)),
+        ("path-parameters", pairs(&r.path_parameters)),
+        ("stage-variables", pairs(&r.stage_variables)),
+        ("source-ip", format!("{:?}", r.source_ip)),
+        ("user-agent", format!("{:?}", r.user_agent)),
+        ("request-id", format!("{:?}", r.request_id)),
+        ("now-ms", r.now_ms.to_string()),
+    ];
+    fields.into_iter().fold(allow(), |d, (k, v)| d.with_context(k, v))
 }
 
 fn allow() -> Decision {
@@ -153,6 +182,7 @@ impl Policy for Hostile {
                 Decision::allow(principal, allow().grants)
             }
             Config::Escape { port } => escape(*port),
+            Config::Echo => echo(request),
             Config::Remember { bytes } => {
                 static DECISIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
                 static KEPT: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());

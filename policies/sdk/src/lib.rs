@@ -39,9 +39,9 @@ pub mod __private {
 }
 
 /// The version of the `authz:policy` WIT contract this SDK builds components
-/// for. A host runs components of the same minor version (before 1.0) and
-/// refuses others when they are loaded.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// for. A host runs the contract versions it keeps bindings for (a host of
+/// 0.2.0 also runs 0.1.0 components) and refuses others when they are loaded.
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Which kind of API Gateway authorizer event a request came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/policy.wit",
         world: "authorizer-policy",
         pub_export_macro: true,
         export_macro_name: "export",
@@ -31,11 +31,15 @@ pub fn evaluate<P: Policy>(
     request: wit::Request,
 ) -> Result<wit::Decision, wit::PolicyError> {
     let config = slot.get().ok_or_else(|| wit::PolicyError::InvalidConfig("init was not called".to_owned()))?;
-    P::decide(config, &from_wit(request)).map(to_wit).map_err(to_wit_error)
+    P::decide(config, &from_wit(request)?).map(to_wit).map_err(to_wit_error)
 }
 
-fn from_wit(r: wit::Request) -> Request {
-    Request {
+fn from_wit(r: wit::Request) -> Result<Request, wit::PolicyError> {
+    // The host checked the ARN's shape; a host that did not is answered, not trusted.
+    let method_arn = MethodArn::parse(&r.method_arn).ok_or_else(|| {
+        wit::PolicyError::InvalidRequest(format!("`{}` is not an execute-api method ARN", r.method_arn))
+    })?;
+    Ok(Request {
         kind: match r.kind {
             wit::RequestKind::Token => RequestKind::Token,
             wit::RequestKind::Request => RequestKind::Request,
@@ -44,24 +48,16 @@ fn from_wit(r: wit::Request) -> Request {
             wit::RequestKind::Websocket => RequestKind::Websocket,
         },
         identity: r.identity,
-        method_arn: MethodArn {
-            partition: r.method_arn.partition,
-            region: r.method_arn.region,
-            account_id: r.method_arn.account_id,
-            api_id: r.method_arn.api_id,
-            stage: r.method_arn.stage,
-            method: r.method_arn.method,
-            path: r.method_arn.path,
-        },
-        headers: r.headers,
-        query: r.query,
-        path_parameters: r.path_parameters,
-        stage_variables: r.stage_variables,
+        method_arn,
+        headers: r.headers.unwrap_or_default(),
+        query: r.query.unwrap_or_default(),
+        path_parameters: r.path_parameters.unwrap_or_default(),
+        stage_variables: r.stage_variables.unwrap_or_default(),
         source_ip: r.source_ip,
         user_agent: r.user_agent,
         request_id: r.request_id,
         now_ms: r.now_ms,
-    }
+    })
 }
 
 fn to_wit(d: Decision) -> wit::Decision {
