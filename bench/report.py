@@ -184,6 +184,9 @@ def main():
                 s("host", f"{group} write response"), c(group, "host: outcome -> response bytes"))
             row(f"{policy} policy compiled natively", "decide only (the floor for the same logic)", s("wasm-native", f"{group} decide"),
                 c(group, "native: decide (config parsed once)"))
+            if ev == "allow" and policy == "static-token":
+                row("ours, static-token built against contract 0.1.0", "fresh instance made ahead (a module published before 0.2.0)",
+                    s("wasm", "static-token contract-0.1.0 decide"), c("static-token contract 0.1.0", "wasm: fresh instance made ahead"))
         row("Cedar", "full path", s("cedar", f"{ev} full"), c(f"alternatives {ev}", "cedar"))
         row("tutorial's Python handler", "handler only (event dict -> dict)", s("python", f"{ev} handler"), None)
         row("tutorial's Python handler", "full path (json.loads, handler, json.dumps)", s("python", f"{ev} full"), None)

@@ -168,6 +168,29 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+    if round.is_none() {
+        contract_0_1_0(c, &engine, samples);
+    }
+}
+
+/// The static-token module as published before contract 0.2.0
+/// (tests/fixtures/policies): what a module nobody rebuilt costs, next to
+/// the same policy built against 0.2.0 above.
+fn contract_0_1_0(c: &mut Criterion, engine: &Engine, samples: usize) {
+    let path = format!("{}/policies/static-token-contract-0.1.0.wasm", policy_artifacts::FIXTURES_DIR);
+    let config = policy_artifacts::policy_file("static-token/config.json");
+    let policy = engine.load(&std::fs::read(path).unwrap(), &config, None).unwrap();
+    let request = serde_json::from_value::<authz_engine::AuthorizerEvent>(token_event("abc123"))
+        .unwrap()
+        .into_request("Authorization", NOW_MS)
+        .unwrap();
+    assert!(matches!(engine.decide(&policy, &request).outcome, authz_engine::Outcome::Allow(_)));
+    let idle = || engine.tidy(&policy);
+    let decide = || engine.decide(&policy, black_box(&request));
+    c.benchmark_group("static-token contract 0.1.0").bench_function("wasm: fresh instance made ahead", |b| {
+        b.iter_custom(|iters| timed_between(iters, idle, decide))
+    });
+    sample::report("wasm", "static-token contract-0.1.0 decide", sample::sample_between(samples, idle, decide));
 }
 
 /// Total time of `iters` calls of `f`, each after an untimed call of `between`.
