@@ -113,7 +113,8 @@ pub struct Request {
 
 impl MethodArn {
     /// Parses `arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<method>[/<path>]`,
-    /// as the host does; for building requests in native tests.
+    /// splitting it as the host does: how the SDK reads the contract's
+    /// method ARN (one string since 0.2.0), and how native tests build requests.
     pub fn parse(raw: &str) -> Option<MethodArn> {
         let mut fields = raw.splitn(6, ':');
         let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account_id), Some(rest)) =
