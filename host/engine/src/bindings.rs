@@ -117,10 +117,10 @@ impl Guest {
     where
         S::Data: Send,
     {
+        let [headers, query, path_parameters, stage_variables] = request.lists().map(borrowed);
         match self {
             Guest::V0_1(g) => {
                 let arn = &request.method_arn;
-                let [headers, query, path_parameters, stage_variables] = request.lists().map(borrowed);
                 let wire = v0_1::authz::policy::types::Request {
                     kind: request.kind.into(),
                     identity: request.identity.as_deref(),
@@ -146,7 +146,6 @@ impl Guest {
                 Ok(result.map(Decision::from).map_err(PolicyError::from))
             }
             Guest::V0_2(g) => {
-                let [headers, query, path_parameters, stage_variables] = request.lists().map(borrowed);
                 let wire = current::authz::policy::types::Request {
                     kind: request.kind,
                     identity: request.identity.as_deref(),
