@@ -206,7 +206,15 @@ fn a_module_built_against_contract_0_1_0_decides_as_it_did() {
     use authz_engine::ResponseFormat::{Iam, Simple};
     let engine = engine();
     let config = policy_artifacts::policy_file("static-token/config.json");
-    let old = engine.load(&std::fs::read(STATIC_TOKEN_0_1_0).unwrap(), &config, None).unwrap();
+    let bytes = std::fs::read(STATIC_TOKEN_0_1_0).unwrap();
+    // The registry watcher's path: compiled once, then from the compiled-code cache.
+    let dir = std::env::temp_dir().join(format!("authz-contract-0.1.0-{}", std::process::id()));
+    let cache = authz_engine::CodeCache::new(&dir).unwrap();
+    let (_, from) = engine.load_cached(&cache, &bytes, &config, None).unwrap();
+    assert_eq!(from, authz_engine::LoadedFrom::Compiled);
+    let (old, from) = engine.load_cached(&cache, &bytes, &config, None).unwrap();
+    assert_eq!(from, authz_engine::LoadedFrom::Cache);
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(old.is_preinitialized(), "0.1.0 modules are snapshotted after `init` too");
     let new = static_token(&engine);
     let mut allowed = 0;
