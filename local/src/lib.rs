@@ -62,8 +62,9 @@ impl Moto {
         if !binary.exists() {
             return Err(LocalError::NotInstalled(binary.display().to_string()));
         }
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto_server's own code, with requests serialized (see the script).
+        let child = Command::new(venv_dir().join("bin/python"))
+            .args(["-c", include_str!("../moto_server.py"), "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
