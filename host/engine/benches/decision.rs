@@ -177,9 +177,9 @@ fn bench(c: &mut Criterion) {
 /// (tests/fixtures/policies): what a module nobody rebuilt costs, next to
 /// the same policy built against 0.2.0 above.
 fn contract_0_1_0(c: &mut Criterion, engine: &Engine, samples: usize) {
-    let path = format!("{}/policies/static-token-contract-0.1.0.wasm", policy_artifacts::FIXTURES_DIR);
     let config = policy_artifacts::policy_file("static-token/config.json");
-    let policy = engine.load(&std::fs::read(path).unwrap(), &config, None).unwrap();
+    let policy =
+        engine.load(&std::fs::read(policy_artifacts::STATIC_TOKEN_CONTRACT_0_1_0).unwrap(), &config, None).unwrap();
     let request = serde_json::from_value::<authz_engine::AuthorizerEvent>(token_event("abc123"))
         .unwrap()
         .into_request("Authorization", NOW_MS)

@@ -181,10 +181,6 @@ fn a_module_built_against_another_contract_version_is_refused_by_name() {
     assert!(err.to_string().contains("type mismatch for field method-arn"), "{err}");
 }
 
-/// `static-token` as published before contract 0.2.0 (see tests/fixtures/policies/README.md).
-const STATIC_TOKEN_0_1_0: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/policies/static-token-contract-0.1.0.wasm");
-
 /// Every event fixture, and the tutorial's token on other routes.
 fn every_event() -> Vec<(String, String)> {
     let dir = format!("{}/events", policy_artifacts::FIXTURES_DIR);
@@ -206,7 +202,7 @@ fn a_module_built_against_contract_0_1_0_decides_as_it_did() {
     use authz_engine::ResponseFormat::{Iam, Simple};
     let engine = engine();
     let config = policy_artifacts::policy_file("static-token/config.json");
-    let bytes = std::fs::read(STATIC_TOKEN_0_1_0).unwrap();
+    let bytes = std::fs::read(policy_artifacts::STATIC_TOKEN_CONTRACT_0_1_0).unwrap();
     // The registry watcher's path: compiled once, then from the compiled-code cache.
     let dir = std::env::temp_dir().join(format!("authz-contract-0.1.0-{}", std::process::id()));
     let cache = authz_engine::CodeCache::new(&dir).unwrap();

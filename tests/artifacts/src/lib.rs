@@ -12,6 +12,11 @@ pub const POLICIES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../polic
 /// The repository's `tests/fixtures` folder.
 pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 
+/// `static-token` as published before contract 0.2.0: built against
+/// `authz:policy@0.1.0` and never rebuilt (`tests/fixtures/policies/README.md`).
+pub const STATIC_TOKEN_CONTRACT_0_1_0: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/policies/static-token-contract-0.1.0.wasm");
+
 /// Reads a file under `policies/`, e.g. `static-token/config.json`.
 pub fn policy_file(relative: &str) -> String {
     let path = format!("{POLICIES_DIR}/{relative}");
