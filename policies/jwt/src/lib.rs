@@ -16,11 +16,16 @@
 use authz_policy::{ContextValue, Decision, Grant, Policy, PolicyError, Request};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use sha2::Sha256;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// The policy.
 pub struct Jwt;
@@ -76,16 +81,54 @@ pub struct Config {
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway_seconds: u64,
-    principal_claim: String,
-    scope_claims: Vec<String>,
+    /// Every claim a decision reads, each once: [`ISS`], [`AUD`], [`EXP`],
+    /// [`NBF`], then the configured ones. A token's other claims are skipped
+    /// unparsed.
+    claims: Vec<String>,
+    /// Indices into `claims`.
+    principal_claim: usize,
+    scope_claims: Vec<usize>,
+    context_claims: Vec<usize>,
     scopes: BTreeMap<String, Vec<Grant>>,
-    context_claims: Vec<String>,
 }
+
+const ISS: usize = 0;
+const AUD: usize = 1;
+const EXP: usize = 2;
+const NBF: usize = 3;
 
 struct Key {
     kid: Option<String>,
     alg: Option<Algorithm>,
-    decoding: DecodingKey,
+    verifier: Verifier,
+}
+
+/// A key ready to check signatures.
+enum Verifier {
+    /// The HMAC keyed once, at `init`: each token clones it instead of
+    /// hashing the key's pads again (two of the seven SHA-256 blocks of a
+    /// typical HS256 token).
+    Hs256(Hmac<Sha256>),
+    /// RSA and EC keys, checked by the library.
+    Public(DecodingKey),
+}
+
+impl Verifier {
+    /// Whether `signature` (base64url, as in the token) signs `message` with
+    /// this key and `alg`. A key of another family never verifies.
+    fn verifies(&self, alg: Algorithm, message: &[u8], signature: &str) -> bool {
+        match self {
+            Verifier::Hs256(mac) => {
+                let mut tag = [0u8; 64];
+                alg == Algorithm::HS256
+                    && URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).is_ok_and(|n| {
+                        // verify_slice compares in constant time and checks the length.
+                        tag.get(..n).is_some_and(|tag| mac.clone().chain_update(message).verify_slice(tag).is_ok())
+                    })
+            }
+            Verifier::Public(key) => jsonwebtoken::crypto::verify(signature, message, key, alg) == Ok(true),
+        }
+    }
 }
 
 const SUPPORTED: [Algorithm; 3] = [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256];
@@ -115,8 +158,26 @@ impl TryFrom<RawConfig> for Config {
                 return Err("only P-256 elliptic-curve keys are supported".to_owned());
             }
             let decoding = DecodingKey::from_jwk(jwk).map_err(|e| format!("jwks key: {e}"))?;
-            keys.push(Key { kid: jwk.common.key_id.clone(), alg, decoding });
+            let verifier = match &jwk.algorithm {
+                AlgorithmParameters::OctetKey(_) => {
+                    let secret = decoding.try_get_as_bytes().map_err(|e| format!("jwks key: {e}"))?;
+                    Verifier::Hs256(Hmac::new_from_slice(secret).map_err(|e| format!("jwks key: {e}"))?)
+                }
+                _ => Verifier::Public(decoding),
+            };
+            keys.push(Key { kid: jwk.common.key_id.clone(), alg, verifier });
         }
+        let mut claims: Vec<String> = ["iss", "aud", "exp", "nbf"].map(str::to_owned).into();
+        let mut index = |name: String| match claims.iter().position(|c| *c == name) {
+            Some(i) => i,
+            None => {
+                claims.push(name);
+                claims.len() - 1
+            }
+        };
+        let principal_claim = index(raw.principal_claim);
+        let scope_claims = raw.scope_claims.into_iter().map(&mut index).collect();
+        let context_claims = raw.context_claims.into_iter().map(&mut index).collect();
         // exp and nbf are checked against the request's clock, not the guest's.
         Ok(Config {
             keys,
@@ -124,11 +185,93 @@ impl TryFrom<RawConfig> for Config {
             issuers: raw.issuers,
             audiences: raw.audiences,
             leeway_seconds: raw.leeway_seconds,
-            principal_claim: raw.principal_claim,
-            scope_claims: raw.scope_claims,
+            claims,
+            principal_claim,
+            scope_claims,
+            context_claims,
             scopes: raw.scopes,
-            context_claims: raw.context_claims,
         })
+    }
+}
+
+/// The JOSE header fields the verification reads; the others are ignored.
+#[derive(Deserialize)]
+struct Header<'a> {
+    alg: Algorithm,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+}
+
+/// The token's claims that the configuration names, by their index in
+/// `Config::claims`, parsed in one pass over the payload. A name given
+/// twice keeps its last value (as a JSON map does).
+struct Claims(Vec<Option<Value>>);
+
+impl Claims {
+    fn get(&self, index: usize) -> Option<&Value> {
+        self.0.get(index)?.as_ref()
+    }
+
+    fn parse(names: &[String], payload: &[u8]) -> serde_json::Result<Claims> {
+        let mut json = serde_json::Deserializer::from_slice(payload);
+        let claims = ClaimsSeed(names).deserialize(&mut json)?;
+        json.end()?;
+        Ok(claims)
+    }
+}
+
+/// Reads a claims object, keeping the values of `names` only.
+struct ClaimsSeed<'c>(&'c [String]);
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = Claims;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Claims, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = Claims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        let mut values = vec![None; self.0.len()];
+        while let Some(index) = map.next_key_seed(NameSeed(self.0))? {
+            match index.and_then(|i| values.get_mut(i)) {
+                Some(slot) => *slot = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Claims(values))
+    }
+}
+
+/// A claim's name, read as its index in the names wanted, without copying it.
+struct NameSeed<'c>(&'c [String]);
+
+impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|n| n == name))
     }
 }
 
@@ -145,45 +288,48 @@ enum Reject {
 }
 
 impl Jwt {
-    /// Verifies the signature with the library's crypto, then parses the claims
-    /// once and checks them against the request's clock. (`jsonwebtoken::decode`
-    /// would parse the header and the claims twice each and check times against
-    /// the guest's clock.)
-    fn verify(config: &Config, token: &str, now: u64) -> Result<Map<String, Value>, Reject> {
+    /// Verifies the signature, then parses the claims the configuration reads
+    /// and checks them against the request's clock. (`jsonwebtoken::decode`
+    /// would parse the header and every claim twice each, and check times
+    /// against the guest's clock.)
+    fn verify(config: &Config, token: &str, now: u64) -> Result<Claims, Reject> {
         let (message, signature) = token.rsplit_once('.').ok_or(Reject::Malformed)?;
-        let (_, payload) = message.split_once('.').ok_or(Reject::Malformed)?;
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Reject::Malformed)?;
+        let (header, payload) = message.split_once('.').ok_or(Reject::Malformed)?;
+        if payload.contains('.') {
+            return Err(Reject::Malformed);
+        }
+        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| Reject::Malformed)?;
+        let header: Header<'_> = serde_json::from_slice(&header).map_err(|_| Reject::Malformed)?;
         if !config.algorithms.contains(&header.alg) {
             return Err(Reject::Algorithm);
         }
-        let mut candidates = config.keys.iter().filter(|k| {
-            let kid_ok = match (&header.kid, &k.kid) {
-                (Some(want), Some(have)) => want == have,
-                (Some(_), None) => false,
-                (None, _) => true,
-            };
-            kid_ok && k.alg.is_none_or(|a| a == header.alg)
-        });
-        let mut outcome = Err(Reject::NoKey);
-        if let Some(first) = candidates.next() {
-            outcome = Err(Reject::Signature);
-            for key in std::iter::once(first).chain(candidates) {
-                // A key of another family is an error, not a match: keep looking.
-                if jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, header.alg) == Ok(true) {
-                    outcome = Ok(());
-                    break;
-                }
-            }
+        let mut candidates = config
+            .keys
+            .iter()
+            .filter(|k| {
+                let kid_ok = match (&header.kid, &k.kid) {
+                    (Some(want), Some(have)) => want == have,
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                };
+                kid_ok && k.alg.is_none_or(|a| a == header.alg)
+            })
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(Reject::NoKey);
         }
-        outcome?;
+        // A key of another family is not a match: keep looking.
+        if !candidates.any(|k| k.verifier.verifies(header.alg, message.as_bytes(), signature)) {
+            return Err(Reject::Signature);
+        }
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| Reject::Malformed)?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| Reject::Malformed)?;
+        let claims = Claims::parse(&config.claims, &payload).map_err(|_| Reject::Malformed)?;
 
-        match claims.get("iss") {
+        match claims.get(ISS) {
             Some(Value::String(iss)) if config.issuers.contains(iss) => {}
             _ => return Err(Reject::Claims),
         }
-        let audience_ok = match claims.get("aud") {
+        let audience_ok = match claims.get(AUD) {
             Some(Value::String(aud)) => config.audiences.contains(aud),
             Some(Value::Array(auds)) => {
                 auds.iter().any(|a| a.as_str().is_some_and(|a| config.audiences.iter().any(|c| c == a)))
@@ -194,12 +340,12 @@ impl Jwt {
             return Err(Reject::Claims);
         }
         let leeway = config.leeway_seconds;
-        match claims.get("exp").and_then(Value::as_u64) {
+        match claims.get(EXP).and_then(Value::as_u64) {
             Some(exp) if now <= exp.saturating_add(leeway) => {}
             Some(_) => return Err(Reject::Expired),
             None => return Err(Reject::Claims),
         }
-        match claims.get("nbf") {
+        match claims.get(NBF) {
             None => {}
             Some(v) => match v.as_u64() {
                 Some(nbf) if nbf <= now.saturating_add(leeway) => {}
@@ -229,12 +375,12 @@ impl Policy for Jwt {
         let Ok(claims) = Jwt::verify(config, token, request.now_seconds()) else {
             return Ok(Decision::unauthorized());
         };
-        let principal = match claims.get(&config.principal_claim) {
+        let principal = match claims.get(config.principal_claim) {
             Some(Value::String(p)) if !p.is_empty() => p.clone(),
             _ => return Ok(Decision::unauthorized()),
         };
         let mut grants: Vec<Grant> = Vec::new();
-        let granted = config.scope_claims.iter().flat_map(|c| scopes(claims.get(c)));
+        let granted = config.scope_claims.iter().flat_map(|&c| scopes(claims.get(c)));
         for scope in granted {
             for grant in config.scopes.get(scope).into_iter().flatten() {
                 if !grants.contains(grant) {
@@ -244,8 +390,9 @@ impl Policy for Jwt {
         }
         let mut decision =
             if grants.is_empty() { Decision::deny(principal) } else { Decision::allow(principal, grants) };
-        for name in &config.context_claims {
-            let value = match claims.get(name) {
+        for &index in &config.context_claims {
+            let Some(name) = config.claims.get(index) else { continue };
+            let value = match claims.get(index) {
                 Some(Value::String(s)) => ContextValue::Text(s.clone()),
                 Some(Value::Bool(b)) => ContextValue::Boolean(*b),
                 Some(Value::Number(n)) => match n.as_f64() {

@@ -118,3 +118,78 @@ fn config_errors_are_reported() {
         }
     }
 }
+
+/// An HS256 token over the header and claims exactly as written (JSON text,
+/// so that duplicate names and escapes reach the parser), signed with the
+/// test secret.
+fn hs256(header: &str, claims: &str) -> String {
+    let keys: BTreeMap<String, String> = serde_json::from_str(include_str!("../testdata/keys.json")).unwrap();
+    let secret = URL_SAFE_NO_PAD.decode(&keys["hs256_secret"]).unwrap();
+    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let tag = Hmac::<Sha256>::new_from_slice(&secret).unwrap().chain_update(&message).finalize().into_bytes();
+    format!("{message}.{}", URL_SAFE_NO_PAD.encode(tag))
+}
+
+const HEADER: &str = r#"{"alg":"HS256","kid":"hs-1"}"#;
+const CLAIMS: &str = r#""iss":"https://auth.example.com/","aud":"notes-api","exp":4102444800,"scope":"notes:read""#;
+
+#[test]
+fn a_minted_token_verifies() {
+    let d = decide_at(Some(&hs256(HEADER, &format!(r#"{{{CLAIMS},"sub":"user1"}}"#))), NOW_MS);
+    assert_eq!((d.effect, d.principal_id.as_str()), (Effect::Allow, "user1"));
+}
+
+#[test]
+fn claims_are_read_as_json_reads_them() {
+    let principal = |claims: &str| {
+        let d = decide_at(Some(&hs256(HEADER, &format!("{{{CLAIMS},{claims}}}"))), NOW_MS);
+        (d.effect, d.principal_id)
+    };
+    // A repeated name keeps its last value, as serde_json's and PyJWT's maps do.
+    assert_eq!(principal(r#""sub":"admin","sub":"user1""#), (Effect::Allow, "user1".to_owned()));
+    // Escapes in names and values are decoded before matching.
+    assert_eq!(principal(r#""s\u0075b":"us\u0065r2""#), (Effect::Allow, "user2".to_owned()));
+    // Claims the configuration does not name are skipped, whatever their shape.
+    assert_eq!(principal(r#""x":{"y":[1,{"z":null}]},"sub":"user3""#), (Effect::Allow, "user3".to_owned()));
+    // A claim of the wrong type is no claim.
+    assert_eq!(principal(r#""sub":7"#).0, Effect::Unauthorized);
+}
+
+#[test]
+fn malformed_payloads_and_headers_are_refused() {
+    let config = parse_config::<Jwt>(CONFIG).unwrap();
+    let reason = |token: &str| Jwt::verify(&config, token, NOW_MS / 1000).err();
+    let sub = format!(r#"{{{CLAIMS},"sub":"user1"}}"#);
+    for claims in ["[]", "\"sub\"", &format!("{sub} {{}}"), r#"{"sub":"user1""#] {
+        assert_eq!(reason(&hs256(HEADER, claims)), Some(Reject::Malformed), "{claims}");
+    }
+    // Header fields the verification does not read are ignored; an escaped kid still matches.
+    let header = r#"{"typ":"JWT","cty":{"nested":true},"alg":"HS256","kid":"hs\u002d1"}"#;
+    assert_eq!(reason(&hs256(header, &sub)), None);
+    assert_eq!(reason(&hs256(r#"{"alg":"none"}"#, &sub)), Some(Reject::Malformed));
+    assert_eq!(reason(&hs256(r#"{"kid":"hs-1"}"#, &sub)), Some(Reject::Malformed));
+    assert_eq!(reason(&hs256(r#"{"alg":"HS384","kid":"hs-1"}"#, &sub)), Some(Reject::Algorithm));
+    // Four parts, or a signature of the wrong length, never verify.
+    let good = hs256(HEADER, &sub);
+    let (message, signature) = good.rsplit_once('.').unwrap();
+    let (header, payload) = message.split_once('.').unwrap();
+    assert_eq!(reason(&format!("{header}.{payload}.{payload}.{signature}")), Some(Reject::Malformed));
+    assert_eq!(reason(&format!("{message}.{}", &signature[..20])), Some(Reject::Signature));
+    assert_eq!(reason(&format!("{message}.{signature}{signature}")), Some(Reject::Signature));
+    assert_eq!(reason(&format!("{message}.{signature}!")), Some(Reject::Signature));
+}
+
+#[test]
+fn an_hmac_key_never_checks_another_algorithm() {
+    // The oct key without `alg`: an RS256 or ES256 token naming it is not
+    // checked as an HMAC over the message.
+    let config = CONFIG.replace(r#""alg": "HS256","#, "");
+    assert_ne!(config, CONFIG);
+    let config = parse_config::<Jwt>(&config).unwrap();
+    let sub = format!(r#"{{{CLAIMS},"sub":"user1"}}"#);
+    for alg in ["RS256", "ES256"] {
+        let token = hs256(&format!(r#"{{"alg":"{alg}","kid":"hs-1"}}"#), &sub);
+        assert_eq!(Jwt::verify(&config, &token, NOW_MS / 1000).err(), Some(Reject::Signature), "{alg}");
+    }
+    assert!(Jwt::verify(&config, &hs256(HEADER, &sub), NOW_MS / 1000).is_ok());
+}
