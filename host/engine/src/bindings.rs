@@ -46,7 +46,18 @@ pub(crate) enum Contract {
 
 /// Every version a module may be built against, newest first, each with the
 /// WIT kept for it (`wit/`).
-pub(crate) const CONTRACTS: [(&str, Contract); 2] = [(CONTRACT_VERSION, Contract::V0_2), ("0.1.0", Contract::V0_1)];
+pub(crate) const CONTRACTS: [(&str, Contract); 2] =
+    [(Contract::V0_2.version(), Contract::V0_2), (Contract::V0_1.version(), Contract::V0_1)];
+
+impl Contract {
+    /// The version this contract is kept at (`wit/`), as messages say it.
+    pub(crate) const fn version(self) -> &'static str {
+        match self {
+            Contract::V0_1 => "0.1.0",
+            Contract::V0_2 => CONTRACT_VERSION,
+        }
+    }
+}
 
 /// A component linked against the host, ready to instantiate.
 pub(crate) enum Pre<T: 'static> {

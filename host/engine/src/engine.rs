@@ -26,9 +26,15 @@ pub enum LoadError {
     /// The bytes are not a WebAssembly component wasmtime can compile.
     #[error("not a valid WebAssembly component: {0}")]
     NotAComponent(String),
-    /// The component does not export the `authz:policy/policy` interface of this contract version.
-    #[error("the component is not an authz policy (world `authz:policy/authorizer-policy@{version}`): {0}", version = crate::CONTRACT_VERSION)]
-    WrongWorld(String),
+    /// The component does not export the `authz:policy/policy` interface of
+    /// the contract version its names claim (the current one if none).
+    #[error("the component is not an authz policy (world `authz:policy/authorizer-policy@{version}`): {detail}")]
+    WrongWorld {
+        /// The contract version it was linked as.
+        version: &'static str,
+        /// What wasmtime found missing or different.
+        detail: String,
+    },
     /// The component was built against a version of the contract this host does not run.
     #[error("the component was built against {found}, this host runs authz:policy@{runs}: rebuild it with an authz-policy SDK for {host}", runs = crate::contract::supported(), host = crate::CONTRACT_VERSION)]
     ContractVersion {
@@ -399,7 +405,8 @@ impl Engine {
         let contract = crate::contract::contract(names).map_err(|found| LoadError::ContractVersion { found })?;
         let instance_pre =
             self.linker.instantiate_pre(component).map_err(|e| LoadError::UnsupportedImport(chain(&e)))?;
-        Pre::new(instance_pre, contract).map_err(|e| LoadError::WrongWorld(chain(&e)))
+        Pre::new(instance_pre, contract)
+            .map_err(|e| LoadError::WrongWorld { version: contract.version(), detail: chain(&e) })
     }
 
     /// Prepares a compiled component that runs `init` on every decision.

@@ -134,7 +134,15 @@ fn loading_checks_the_module_and_its_config() {
     assert!(matches!(engine.load(&core_module, "{}", None), Err(LoadError::NotAComponent(_))));
     let other_world = wat::parse_str("(component)").unwrap();
     let err = engine.load(&other_world, "{}", None).unwrap_err();
-    assert!(matches!(err, LoadError::WrongWorld(_)), "{err}");
+    assert!(matches!(err, LoadError::WrongWorld { version: "0.2.0", .. }), "{err}");
+    assert!(err.to_string().contains("authorizer-policy@0.2.0"), "{err}");
+    // A component that names contract 0.1.0 but exports no policy is refused as a 0.1.0 one.
+    let claims_0_1_0 =
+        wat::parse_str(r#"(component (instance $types) (export "authz:policy/types@0.1.0" (instance $types)))"#)
+            .unwrap();
+    let err = engine.load(&claims_0_1_0, "{}", None).unwrap_err();
+    assert!(matches!(err, LoadError::WrongWorld { version: "0.1.0", .. }), "{err}");
+    assert!(err.to_string().contains("authorizer-policy@0.1.0"), "{err}");
     let err = engine.load(&bytes, r#"{"tokens": {"abc": {}}}"#, None).unwrap_err();
     assert!(matches!(err, LoadError::Config(_)), "{err}");
     assert!(err.to_string().contains("invalid config"), "{err}");
