@@ -193,7 +193,15 @@ async fn main() {
     report("hot-swap", "swap to a new version + first decision", fresh);
     report("hot-swap", "swap to a cached version + first decision", cached);
     report("hot-swap", "swap to a version precompiled at publish + first decision", precompiled);
-    report("hot-swap", "decisions during swaps (2nd thread)", during.into_iter().map(|(_, d)| nanos(d)).collect());
-    report("hot-swap", "decisions between swaps (2nd thread)", between.into_iter().map(|(_, d)| nanos(d)).collect());
+    report(
+        "hot-swap",
+        "decisions during swaps (2nd thread)",
+        during.into_iter().map(|(_, d)| nanos(d)).collect::<Vec<_>>(),
+    );
+    report(
+        "hot-swap",
+        "decisions between swaps (2nd thread)",
+        between.into_iter().map(|(_, d)| nanos(d)).collect::<Vec<_>>(),
+    );
     let _ = std::fs::remove_dir_all(&cache_dir);
 }
