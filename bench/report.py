@@ -132,8 +132,9 @@ def ms(v):
 
 def steady(sample, field):
     """`field` of the sample's calls made at the machine's steady speed (see
-    bench/sample.rs), or of all its calls for rows sampled without the probe."""
-    return sample.get("steady", sample)[field] if sample else None
+    bench/sample.rs), or of all its calls for rows sampled without the probe;
+    None when the row was sampled wholly in a slow stretch."""
+    return sample.get("steady", sample).get(field) if sample else None
 
 
 def ratio(a, b):
@@ -175,7 +176,7 @@ def main():
             if not sample:
                 return
             p50, p99 = sample["p50_ns"], sample["p99_ns"]
-            steady_p50, steady_p99 = (us(sample["steady"][f]) if "steady" in sample else "-" for f in ("p50_ns", "p99_ns"))
+            steady_p50, steady_p99 = (us(sample["steady"].get(f)) if "steady" in sample else "-" for f in ("p50_ns", "p99_ns"))
             add(f"| {name} | {what} | {us(p50)} | {us(p99)} | {p99 / p50:.1f} | {steady_p50} | {steady_p99} | {us(crit)} | {ratio(p50, base)} |")
 
         for policy, group in wasm_cases:
@@ -205,11 +206,12 @@ def main():
         """Per-round p50 ratios a/b over the rounds both have, sorted; `at=steady`
         for the calls made at the machine's steady speed."""
         ra, rb = rounds.get(a, {}), rounds.get(b, {})
-        return sorted(at(ra[n], "p50_ns") / at(rb[n], "p50_ns") for n in ra if n in rb)
+        pairs = ((at(ra[n], "p50_ns"), at(rb[n], "p50_ns")) for n in ra if n in rb)
+        return sorted(x / y for x, y in pairs if x and y)
 
     def median_of(key, field, at=lambda x, field: x[field]):
-        r = rounds.get(key)
-        return statistics.median(at(x, field) for x in r.values()) if r else None
+        values = [v for v in (at(x, field) for x in rounds.get(key, {}).values()) if v]
+        return statistics.median(values) if values else None
 
     if rounds:
         n_rounds = max(len(r) for r in rounds.values())
@@ -372,19 +374,22 @@ def main():
     for policy, group, budget in (("static-token", "static-token", 5), ("jwt", "jwt-hs256", 10)):
         key = ("wasm", f"{group} decide")
         samples_of = list(rounds[key].values()) if key in rounds else [s(*key)] if s(*key) else []
-        where = f", median of {len(samples_of)} rounds" if key in rounds else ""
 
         def figure(at):
-            if not samples_of:
-                return None, None
-            return (statistics.median(at(x, "p50_ns") for x in samples_of),
-                    statistics.median(at(x, "p99_ns") / at(x, "p50_ns") for x in samples_of))
+            """(p50, p99/p50, where) at the median of the samples that have `at`'s figures."""
+            measured = [(p50, p99) for p50, p99 in ((at(x, "p50_ns"), at(x, "p99_ns")) for x in samples_of) if p50]
+            if not measured:
+                return None, None, ""
+            where = f", median of {len(measured)} rounds" if key in rounds else ""
+            return (statistics.median(p50 for p50, _ in measured),
+                    statistics.median(p99 / p50 for p50, p99 in measured), where)
 
-        (p50, tail), (all_p50, all_tail) = figure(steady), figure(lambda x, field: x[field])
+        (p50, tail, where), (all_p50, all_tail, all_where) = figure(steady), figure(lambda x, field: x[field])
         target(f"{policy}: p50 <= {budget} µs (fresh instance per decision, made ahead)",
-               f"{us(p50)} µs at steady speed (all calls: {us(all_p50)} µs{where})" if p50 else "-",
+               f"{us(p50)} µs at steady speed{where} (all calls: {us(all_p50)} µs{all_where})" if p50 else "-",
                p50 and p50 <= budget * 1000)
-        target(f"{policy}: p99 <= 3x p50", f"{tail:.1f}x at steady speed (all calls: {all_tail:.1f}x{where})" if tail else "-",
+        target(f"{policy}: p99 <= 3x p50",
+               f"{tail:.1f}x at steady speed{where} (all calls: {all_tail:.1f}x{all_where})" if tail else "-",
                tail and tail <= 3)
     for name, label in (("ours-static-token-cache", "static-token, code cache"), ("ours-jwt-cache", "jwt, code cache"),
                         ("ours-static-token-nocache", "static-token, no code cache, compiled"),

@@ -118,7 +118,8 @@ pub fn record<R>(suite: &str, case: &str, n: usize, f: impl FnMut() -> R) {
 }
 
 /// Prints `{suite, case, n, p50_ns, p99_ns, max_ns}` of the samples as one
-/// JSON line, with `steady: {n, p50_ns, p99_ns}` and `probe_ns: {min,
+/// JSON line, with `steady: {n, p50_ns, p99_ns}` (no quantiles when `n` is
+/// 0) and `probe_ns: {min,
 /// median}` when they were probed, and, when `AUTHZ_BENCH_OUT` names a
 /// directory, appends it to `samples.jsonl` there (what `scripts/bench` reads).
 pub fn report(suite: &str, case: &str, samples: impl Into<Samples>) {
@@ -134,11 +135,15 @@ pub fn report(suite: &str, case: &str, samples: impl Into<Samples>) {
     if !probes.is_empty() {
         steady.sort_unstable();
         probes.sort_unstable();
+        // A row sampled wholly in a slow stretch has no steady calls: `n` 0, no quantiles.
+        let quantiles = if steady.is_empty() {
+            String::new()
+        } else {
+            format!(r#","p50_ns":{},"p99_ns":{}"#, quantile(&steady, 500), quantile(&steady, 990))
+        };
         line += &format!(
-            r#","steady":{{"n":{},"p50_ns":{},"p99_ns":{}}},"probe_ns":{{"min":{},"median":{}}}"#,
+            r#","steady":{{"n":{}{quantiles}}},"probe_ns":{{"min":{},"median":{}}}"#,
             steady.len(),
-            quantile(&steady, 500),
-            quantile(&steady, 990),
             probes[0],
             quantile(&probes, 500)
         );
