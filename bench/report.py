@@ -130,6 +130,11 @@ def ms(v):
     return "-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
+def every(sample, field):
+    """`field` of all the sample's calls."""
+    return sample[field]
+
+
 def steady(sample, field):
     """`field` of the sample's calls made at the machine's steady speed (see
     bench/sample.rs), or of all its calls for rows sampled without the probe;
@@ -202,14 +207,14 @@ def main():
         add("")
 
     # Head to head: the same rows in alternating processes, round after round.
-    def paired(a, b, at=lambda x, field: x[field]):
+    def paired(a, b, at=every):
         """Per-round p50 ratios a/b over the rounds both have, sorted; `at=steady`
         for the calls made at the machine's steady speed."""
         ra, rb = rounds.get(a, {}), rounds.get(b, {})
         pairs = ((at(ra[n], "p50_ns"), at(rb[n], "p50_ns")) for n in ra if n in rb)
         return sorted(x / y for x, y in pairs if x and y)
 
-    def median_of(key, field, at=lambda x, field: x[field]):
+    def median_of(key, field, at=every):
         values = [v for v in (at(x, field) for x in rounds.get(key, {}).values()) if v]
         return statistics.median(values) if values else None
 
@@ -384,7 +389,7 @@ def main():
             return (statistics.median(p50 for p50, _ in measured),
                     statistics.median(p99 / p50 for p50, p99 in measured), where)
 
-        (p50, tail, where), (all_p50, all_tail, all_where) = figure(steady), figure(lambda x, field: x[field])
+        (p50, tail, where), (all_p50, all_tail, all_where) = figure(steady), figure(every)
         target(f"{policy}: p50 <= {budget} µs (fresh instance per decision, made ahead)",
                f"{us(p50)} µs at steady speed{where} (all calls: {us(all_p50)} µs{all_where})" if p50 else "-",
                p50 and p50 <= budget * 1000)

@@ -14,12 +14,12 @@ static FASTEST_PROBE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// while the machine ran at its steady speed.
 ///
 /// The vCPUs of this machine kind lose up to half their speed for stretches of
-/// tens to hundreds of milliseconds (a neighbour on the same core, invisible as
-/// steal time): a fixed integer loop on its own swings 2x, and a decision's
-/// p50 follows it (static-token 2.8 vs 4.3 µs in one process). Sampling
-/// therefore runs [`probe`] between chunks of calls; a chunk counts as steady
-/// when the probes on both sides of it ran within 1.25x of the fastest probe
-/// the process has seen.
+/// tens to hundreds of milliseconds, with no steal time counted: a fixed
+/// integer loop on its own swings 2x, and a decision's p50 follows it
+/// (static-token 2.8 vs 4.3 µs in one process). Sampling therefore runs
+/// [`probe`] between chunks of calls; a chunk counts as steady when the probes
+/// on both sides of it ran within 1.25x of the fastest probe the process has
+/// seen.
 pub struct Samples {
     pub all: Vec<u64>,
     pub steady: Vec<u64>,
@@ -118,10 +118,10 @@ pub fn record<R>(suite: &str, case: &str, n: usize, f: impl FnMut() -> R) {
 }
 
 /// Prints `{suite, case, n, p50_ns, p99_ns, max_ns}` of the samples as one
-/// JSON line, with `steady: {n, p50_ns, p99_ns}` (no quantiles when `n` is
-/// 0) and `probe_ns: {min,
-/// median}` when they were probed, and, when `AUTHZ_BENCH_OUT` names a
-/// directory, appends it to `samples.jsonl` there (what `scripts/bench` reads).
+/// JSON line, with `steady: {n, p50_ns, p99_ns}` (no quantiles when `n` is 0)
+/// and `probe_ns: {min, median}` when they were probed, and, when
+/// `AUTHZ_BENCH_OUT` names a directory, appends it to `samples.jsonl` there
+/// (what `scripts/bench` reads).
 pub fn report(suite: &str, case: &str, samples: impl Into<Samples>) {
     let Samples { mut all, mut steady, mut probes } = samples.into();
     all.sort_unstable();
