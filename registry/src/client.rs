@@ -453,6 +453,8 @@ impl Registry {
             .content_type(content_type)
             .if_none_match("*")
             .body(ByteStream::from(bytes.to_vec()))
+            .customize()
+            .config_override(aws_sdk_s3::config::Builder::default().timeout_config(crate::upload_timeouts(bytes.len())))
             .send()
             .await;
         match put {

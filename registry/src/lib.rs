@@ -13,6 +13,8 @@ pub mod model;
 pub mod signing;
 mod watcher;
 
+use std::time::Duration;
+
 pub use client::{
     Fetched, FetchedCode, MAX_OBJECT_BYTES, Publication, Registry, RegistryConfig, RegistryError, check_size,
 };
@@ -23,16 +25,34 @@ pub use watcher::{ActivePolicy, CheckOutcome, PolicyWatcher, WatchConfig};
 /// most a few seconds, never the SDK defaults' long waits. Region, credentials
 /// and endpoints (`AWS_ENDPOINT_URL`) come from the environment as usual.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
-    use std::time::Duration;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(8))
-                .build(),
-        )
+        .timeout_config(timeouts(ATTEMPT))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+}
+
+/// How long one attempt of a request may take: the authorizer's reads are
+/// small, so an attempt that takes longer is a registry that is not answering.
+const ATTEMPT: Duration = Duration::from_secs(3);
+
+/// An upload is allowed to run this slowly (2 Mbit/s) before it counts as
+/// stalled: a publisher's uplink sending a policy's compiled code (about 3 MB
+/// for the JWT policy) needs longer than [`ATTEMPT`].
+const SLOWEST_UPLOAD_BYTES_PER_SEC: u64 = 256 << 10;
+
+/// The timeouts for an attempt of `attempt`, retried once.
+fn timeouts(attempt: Duration) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * 2 + Duration::from_secs(2))
+        .build()
+}
+
+/// The timeouts for uploading `len` bytes: [`ATTEMPT`] plus the time the
+/// bytes take at the slowest upload speed allowed.
+fn upload_timeouts(len: usize) -> aws_config::timeout::TimeoutConfig {
+    let len = u64::try_from(len).unwrap_or(u64::MAX);
+    timeouts(ATTEMPT + Duration::from_millis(len.saturating_mul(1000) / SLOWEST_UPLOAD_BYTES_PER_SEC))
 }
 
 /// [`sdk_loader`] with an endpoint override (a local stack), if any.

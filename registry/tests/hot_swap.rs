@@ -41,6 +41,21 @@ async fn stack() -> Stack {
     Stack { moto, sdk, registry }
 }
 
+impl Stack {
+    /// The bucket reached directly, as an operator or attacker would change
+    /// it behind the registry's back. Not the product's client: its timeouts
+    /// are the authorizer's (3 s an attempt), and an unoptimised test build
+    /// checksums and signs a 32 MiB upload to a busy moto slower than that.
+    fn bucket(&self) -> aws_sdk_s3::Client {
+        let patient = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .operation_timeout(Duration::from_secs(120))
+            .build();
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(true).timeout_config(patient);
+        aws_sdk_s3::Client::from_conf(conf.build())
+    }
+}
+
 /// The tests' bucket and table, reached through `sdk` (moto, or a fault proxy in front of it).
 fn registry_on(sdk: &aws_config::SdkConfig) -> Registry {
     Registry::new(
@@ -299,8 +314,7 @@ async fn tampered_garbage_and_wrong_world_versions_are_refused_while_the_old_one
     // Tampered: the stored config no longer matches the digest the registry recorded.
     let v2 = publish(&stack.registry, &module(), &config(2), true, None).await;
     let record = stack.registry.version(POLICY, v2).await.unwrap();
-    let s3 =
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).build());
+    let s3 = stack.bucket();
     let put = |body: Vec<u8>| {
         s3.put_object()
             .bucket("policies")
@@ -422,6 +436,43 @@ async fn decisions_continue_on_the_last_good_version_when_the_registry_stops() {
     assert_serves(&w, 1);
 }
 
+#[tokio::test]
+async fn a_slow_upload_is_given_time_for_its_size_and_a_stalled_one_still_fails() {
+    let stack = stack().await;
+    let proxy = FaultProxy::start(stack.moto.endpoint()).await;
+    let through_proxy = registry_on(&sdk_for(proxy.endpoint()).await);
+    // The module is stored already: only the configs below are uploaded through the proxy.
+    publish(&stack.registry, &module(), &config(1), true, None).await;
+    // Every object stored answers after 5 s: past the 3 s a registry read may take.
+    proxy.set(Some((Step::Upload, Fault::Slow(Duration::from_secs(5)))));
+
+    // 2 MiB at the slowest upload speed allowed (2 Mbit/s) is 8 s on top of those 3 s.
+    let mut big = config(2);
+    big.resize(big.len() + (2 << 20), b' ');
+    let publication = Publication {
+        policy: POLICY,
+        module: &module(),
+        config: &big,
+        publisher: "test",
+        signature: None,
+        note: None,
+        code: &[],
+    };
+    let published = through_proxy.publish(&publication, true, authz_engine::now_ms()).await;
+    assert_eq!(published.unwrap().version, 2, "a 2 MiB upload answering in 5 s is not stalled");
+
+    // A small object answering as late has stalled: the publish fails, and stores no version.
+    let publication = Publication { config: &config(3), ..publication };
+    let started = Instant::now();
+    let stalled = through_proxy.publish(&publication, true, authz_engine::now_ms()).await;
+    assert!(
+        matches!(&stalled, Err(RegistryError::S3 { op: "PutObject", message }) if message.contains("timeout")),
+        "{stalled:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(12), "bounded: {:?}", started.elapsed());
+    assert_eq!(stack.registry.active(POLICY).await.unwrap().unwrap().active.version, 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_at_any_step_of_a_swap_keeps_the_good_version_until_it_ends() {
     let stack = stack().await;
@@ -525,8 +576,7 @@ async fn signed_precompiled_code_loads_without_compiling_and_anything_else_is_co
     assert_serves(&w, 1);
 
     // The code object changed in the bucket: its digest no longer matches.
-    let s3 =
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&stack.sdk).force_path_style(true).build());
+    let s3 = stack.bucket();
     let code_key = &published.code[0].code_key;
     let tampered = b"\x7fELF not the signed code".to_vec();
     s3.put_object().bucket("policies").key(code_key).body(tampered.into()).send().await.unwrap();

@@ -1,10 +1,11 @@
 //! A loopback proxy in front of moto that injects faults into one step of a
 //! swap at a time: reading the active pointer (DynamoDB), downloading the
-//! module or the config (S3). The watcher talks to the proxy; publishing
-//! goes to moto directly, so only the authorizer's side is faulted.
+//! module or the config (S3), or storing an object (a publish's upload).
+//! Watchers and publishers that should see the faults talk to the proxy;
+//! the rest go to moto directly.
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ pub enum Step {
     Module,
     /// S3: `configs/<sha256>.json`.
     Config,
+    /// S3: any object stored (PutObject), by a publish.
+    Upload,
 }
 
 /// What goes wrong.
@@ -52,7 +55,8 @@ impl FaultProxy {
         let inner = Arc::new(Inner { upstream, fault: Mutex::new(None), agent });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let app = axum::Router::new().fallback(forward).with_state(Arc::clone(&inner));
+        let app =
+            axum::Router::new().fallback(forward).layer(DefaultBodyLimit::max(64 << 20)).with_state(Arc::clone(&inner));
         tokio::spawn(async move { axum::serve(listener, app).await });
         FaultProxy { inner, endpoint }
     }
@@ -68,9 +72,12 @@ impl FaultProxy {
     }
 }
 
-fn step_of(uri: &Uri, headers: &HeaderMap) -> Option<Step> {
+fn step_of(method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Step> {
     if headers.contains_key("x-amz-target") {
         return Some(Step::Pointer);
+    }
+    if method == Method::PUT {
+        return Some(Step::Upload);
     }
     let path = uri.path();
     if path.contains("/modules/") {
@@ -89,7 +96,7 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let step = step_of(&uri, &headers);
+    let step = step_of(&method, &uri, &headers);
     let fault = inner.fault.lock().unwrap().filter(|(s, _)| Some(*s) == step).map(|(_, f)| f);
     match fault {
         Some(Fault::Error) if step == Some(Step::Pointer) => {
