@@ -39,7 +39,7 @@ pub const MAX_METHOD_ARN_BYTES: usize = 1600;
 /// One authorization request, normalised from any authorizer event kind: the
 /// contract's request (`wit/policy.wit`) with the method ARN parsed, kept by
 /// the host to answer with and borrowed for lowering.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Request {
     /// Which kind of event it came from.
     pub kind: RequestKind,
@@ -63,6 +63,34 @@ pub struct Request {
     pub request_id: Option<String>,
     /// The host's clock at the start of the decision, ms since the Unix epoch.
     pub now_ms: u64,
+}
+
+/// Shows the identity only as present or absent and each list by its names:
+/// any header may be the identity header (the deployment names it), and a
+/// query parameter or cookie may be a token, so a `{:?}` of a request in a log
+/// line or a panic message must not show a value.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Names<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Names<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+            }
+        }
+        f.debug_struct("Request")
+            .field("kind", &self.kind)
+            .field("identity", &self.identity.as_ref().map(|_| "<redacted>"))
+            .field("method_arn", &self.method_arn.raw)
+            .field("headers", &Names(&self.headers))
+            .field("query", &Names(&self.query))
+            .field("path_parameters", &Names(&self.path_parameters))
+            .field("stage_variables", &Names(&self.stage_variables))
+            .field("source_ip", &self.source_ip)
+            .field("user_agent", &self.user_agent)
+            .field("request_id", &self.request_id)
+            .field("now_ms", &self.now_ms)
+            .finish()
+    }
 }
 
 impl Request {
@@ -684,6 +712,22 @@ mod tests {
             let text = fixture(name).to_string();
             let from_text = AuthorizerEvent::from_json(&text).and_then(|e| e.into_request("Authorization", 7));
             assert_eq!(from_text.unwrap_or_else(|e| panic!("{name}: {e}")), request, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_request_debugs_without_its_identity_or_any_value_of_its_lists() {
+        let mut r = request("request-abc123.json");
+        assert_eq!(r.identity.as_deref(), Some("abc123"));
+        r.headers.push(pair("cookie", "session=secret-1"));
+        r.query.push(pair("token", "secret-2"));
+        r.path_parameters.push(pair("key", "secret-3"));
+        r.stage_variables.push(pair("apiKey", "secret-4"));
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("abc123") && !shown.contains("secret"), "{shown}");
+        assert!(shown.contains(r#"identity: Some("<redacted>")"#), "{shown}");
+        for (name, _) in r.lists().into_iter().flatten() {
+            assert!(shown.contains(&format!("{name:?}")), "{name}: {shown}");
         }
     }
 
