@@ -86,20 +86,25 @@ fn a_cached_result_applies_to_every_route_so_grants_must_cover_them() {
 
 #[test]
 fn cached_results_hold_until_the_ttl_ends() {
-    let local = Local::start(2);
+    const TTL: Duration = Duration::from_secs(4);
+    let local = Local::start(TTL.as_secs());
+    // The result is cached at some moment between these two.
+    let before = Instant::now();
     assert_eq!(local.get(URL_PATH, Some("abc123")).0, 200);
+    let after = Instant::now();
     // Revoke abc123 in a new version; the cached Allow still holds for the TTL.
     let revoked = static_token_config()
         .replace("\"user1\"", "\"revoked\"")
         .replace("\"GET\", \"path\": \"/notes\" }]", "\"GET\", \"path\": \"/elsewhere\" }]");
     assert!(revoked.contains("/elsewhere"), "the config format changed: {revoked}");
     local.runtime.block_on(publish(&local.registry, revoked));
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(600));
+    // Past the watcher's 300 ms check interval: the new version is the one it would use.
+    std::thread::sleep(Duration::from_secs(1).saturating_sub(before.elapsed()));
+    assert!(before.elapsed() < TTL, "publishing took longer than this test's TTL: {:?}", before.elapsed());
     let (status, body, _) = local.get(URL_PATH, Some("abc123"));
     assert_eq!(status, 200, "served from the cache within the TTL: {body}");
     // After the TTL the new version decides: principal `revoked` may only call /elsewhere.
-    std::thread::sleep(Duration::from_secs(2).saturating_sub(started.elapsed()) + Duration::from_millis(200));
+    std::thread::sleep((TTL + Duration::from_millis(200)).saturating_sub(after.elapsed()));
     let (status, body, _) = local.get(URL_PATH, Some("abc123"));
     assert_eq!(message(status, &body), (403, &json!("User is not authorized to access this resource")));
 }
