@@ -178,7 +178,6 @@ impl TryFrom<RawConfig> for Config {
         let principal_claim = index(raw.principal_claim);
         let scope_claims = raw.scope_claims.into_iter().map(&mut index).collect();
         let context_claims = raw.context_claims.into_iter().map(&mut index).collect();
-        // exp and nbf are checked against the request's clock, not the guest's.
         Ok(Config {
             keys,
             algorithms: raw.algorithms,
@@ -339,6 +338,7 @@ impl Jwt {
         if !audience_ok {
             return Err(Reject::Claims);
         }
+        // Against the request's clock (`now`, the host's), not the guest's.
         let leeway = config.leeway_seconds;
         match claims.get(EXP).and_then(Value::as_u64) {
             Some(exp) if now <= exp.saturating_add(leeway) => {}
