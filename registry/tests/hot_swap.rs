@@ -470,7 +470,9 @@ async fn a_slow_upload_is_given_time_for_its_size_and_a_stalled_one_still_fails(
         "{stalled:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(12), "bounded: {:?}", started.elapsed());
-    assert_eq!(stack.registry.active(POLICY).await.unwrap().unwrap().active.version, 2);
+    let history = stack.registry.history(POLICY).await.unwrap();
+    assert_eq!(history.versions.len(), 2, "the failed publish recorded no version");
+    assert_eq!(history.active.unwrap().active.version, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

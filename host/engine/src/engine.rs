@@ -20,6 +20,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 /// How often the epoch advances: the granularity of the decision deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
 
+/// `budget` in epoch ticks (at least one), for [`Store::set_epoch_deadline`].
+pub(crate) fn ticks(budget: Duration) -> u64 {
+    u64::try_from(budget.as_micros().div_ceil(EPOCH_TICK.as_micros().max(1))).unwrap_or(u64::MAX).max(1)
+}
+
 /// Why a policy module could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -297,9 +302,7 @@ impl Engine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         spawn_epoch_ticker(&engine)?;
-        let tick = EPOCH_TICK.as_micros().max(1);
-        let deadline_ticks =
-            u64::try_from(limits.decision_timeout.as_micros().div_ceil(tick)).unwrap_or(u64::MAX).max(1);
+        let deadline_ticks = ticks(limits.decision_timeout);
         Ok(Arc::new(Engine { engine, linker, limits, deadline_ticks, keeper: Keeper::default(), functions }))
     }
 

@@ -6,13 +6,14 @@
 
 use crate::bindings::Guest;
 use crate::engine::{Engine, GuestState, RunError};
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use wasmparser::ExternalKind;
 use wasmtime::Store;
 use wasmtime::component::{Instance, Lift, WasmList};
-use wasmtime_wizer::ComponentInstanceState;
 use wasmtime_wizer::Wizer;
+use wasmtime_wizer::{ComponentContext, ComponentInstanceState};
 
 /// Why a snapshot could not be made.
 pub(crate) enum SnapshotError {
@@ -32,10 +33,29 @@ fn unsupported(e: impl std::fmt::Display) -> SnapshotError {
 /// Runs `init(config)` in an instrumented copy of `bytes` and returns the
 /// snapshot component.
 pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Vec<u8>, SnapshotError> {
+    let wizer = wizer();
+    let (cx, instrumented) = wizer.instrument_component(bytes).map_err(unsupported)?;
+    let (mut store, instance) = initialized(engine, &instrumented, config)?;
+    // `init` had the decision budget; what follows runs wizer's own state
+    // readers (no policy code), whose time is the size of the memory.
+    store.set_epoch_deadline(crate::engine::ticks(STATE_READ_BUDGET));
+    let snapshot = read_state(&wizer, &cx, &mut SyncInstance { store: &mut store, instance, failed: None })?;
+    Ok(with_state_exports(&instrumented, &snapshot).unwrap_or(snapshot))
+}
+
+fn wizer() -> Wizer {
     let mut wizer = Wizer::new();
     wizer.keep_init_func(true);
-    let (cx, instrumented) = wizer.instrument_component(bytes).map_err(unsupported)?;
-    let component = engine.compile(&instrumented).map_err(unsupported)?;
+    wizer
+}
+
+/// An instance of the instrumented component after `init(config)`.
+fn initialized(
+    engine: &Engine,
+    instrumented: &[u8],
+    config: &str,
+) -> Result<(Store<GuestState>, Instance), SnapshotError> {
+    let component = engine.compile(instrumented).map_err(unsupported)?;
     let pre = engine.link(&component).map_err(|e| match e {
         e @ crate::LoadError::ContractVersion { .. } => SnapshotError::Rejected(e),
         e => unsupported(e),
@@ -49,26 +69,36 @@ pub(crate) fn snapshot(engine: &Engine, bytes: &[u8], config: &str) -> Result<Ve
         .map_err(unsupported)
         .map(|policy| policy.call_init(&mut store, config));
     match init? {
-        Ok(Ok(())) => {}
-        Ok(Err(policy_error)) => {
-            return Err(SnapshotError::Init(RunError::Policy(policy_error), store));
-        }
-        Err(trap) => return Err(SnapshotError::Init(RunError::Wasm(trap), store)),
+        Ok(Ok(())) => Ok((store, instance)),
+        Ok(Err(policy_error)) => Err(SnapshotError::Init(RunError::Policy(policy_error), store)),
+        Err(trap) => Err(SnapshotError::Init(RunError::Wasm(trap), store)),
     }
-    let mut state = SyncInstance { store: &mut store, instance, failed: None };
-    let snapshot = {
-        let future = pin!(wizer.snapshot_component(&cx, &mut state));
+}
+
+/// How long reading an initialized instance's memories and globals may take.
+const STATE_READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Snapshots the initialized instance in `state`.
+///
+/// Wizer cannot be told that a state read failed: it panics on the missing
+/// contents. A failed read (a trap: the deadline, say) is remembered in
+/// `state`, and the panic it then causes is caught here, so a load never
+/// takes the process down; the policy then loads without a snapshot.
+fn read_state(
+    wizer: &Wizer,
+    cx: &ComponentContext<'_>,
+    state: &mut SyncInstance<'_>,
+) -> Result<Vec<u8>, SnapshotError> {
+    let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let future = pin!(wizer.snapshot_component(cx, &mut *state));
         // Every call below completes synchronously, so one poll finishes the snapshot.
-        match future.poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(result) => result.map_err(unsupported)?,
-            Poll::Pending => {
-                return Err(unsupported("the snapshot did not complete synchronously"));
-            }
-        }
-    };
-    match state.failed {
-        Some(e) => Err(unsupported(e)),
-        None => Ok(with_state_exports(&instrumented, &snapshot).unwrap_or(snapshot)),
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }));
+    match (polled, state.failed.take()) {
+        (_, Some(read_failed)) => Err(unsupported(format!("reading its state failed: {read_failed}"))),
+        (Ok(Poll::Ready(result)), None) => result.map_err(unsupported),
+        (Ok(Poll::Pending), None) => Err(unsupported("the snapshot did not complete synchronously")),
+        (Err(_), None) => Err(unsupported("the snapshot failed (wizer panicked)")),
     }
 }
 
@@ -240,6 +270,25 @@ mod tests {
     fn state_exports_by_module(binary: &[u8]) -> Vec<Vec<(String, ExternalKind, u32)>> {
         let modules = sections(binary).unwrap();
         modules.iter().filter(|(id, _)| *id == CORE_MODULE).map(|(_, module)| state_exports(module).unwrap()).collect()
+    }
+
+    /// A state read that traps (here: past its deadline) gives up the
+    /// snapshot with the reason; wizer's panic on the missing contents is not
+    /// the process's.
+    #[test]
+    fn a_failed_state_read_gives_up_the_snapshot_without_a_panic() {
+        let engine = Engine::new(Limits::default()).unwrap();
+        let bytes = std::fs::read(policy_artifacts::STATIC_TOKEN).unwrap();
+        let config = policy_artifacts::policy_file("static-token/config.json");
+        let wizer = wizer();
+        let (cx, instrumented) = wizer.instrument_component(&bytes).unwrap();
+        let Ok((mut store, instance)) = initialized(&engine, &instrumented, &config) else { panic!("init failed") };
+        store.set_epoch_deadline(0);
+        match read_state(&wizer, &cx, &mut SyncInstance { store: &mut store, instance, failed: None }) {
+            Err(SnapshotError::Unsupported(reason)) => assert!(reason.contains("reading its state failed"), "{reason}"),
+            Err(_) => panic!("not the state read's failure"),
+            Ok(_) => panic!("snapshotted past the deadline"),
+        }
     }
 
     #[test]
