@@ -12,8 +12,7 @@ use std::task::{Context, Poll, Waker};
 use wasmparser::ExternalKind;
 use wasmtime::Store;
 use wasmtime::component::{Instance, Lift, WasmList};
-use wasmtime_wizer::Wizer;
-use wasmtime_wizer::{ComponentContext, ComponentInstanceState};
+use wasmtime_wizer::{ComponentContext, ComponentInstanceState, Wizer};
 
 /// Why a snapshot could not be made.
 pub(crate) enum SnapshotError {
