@@ -11,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The largest body passed either way: above the registry's 32 MiB objects.
+const MAX_BODY: usize = 64 << 20;
+
 /// The step of a swap a fault hits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -56,7 +59,7 @@ impl FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let app =
-            axum::Router::new().fallback(forward).layer(DefaultBodyLimit::max(64 << 20)).with_state(Arc::clone(&inner));
+            axum::Router::new().fallback(forward).layer(DefaultBodyLimit::max(MAX_BODY)).with_state(Arc::clone(&inner));
         tokio::spawn(async move { axum::serve(listener, app).await });
         FaultProxy { inner, endpoint }
     }
@@ -127,7 +130,8 @@ async fn forward(
         let status = response.status().as_u16();
         let headers: Vec<(String, Vec<u8>)> =
             response.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec())).collect();
-        let bytes = response.body_mut().with_config().limit(64 << 20).read_to_vec().map_err(|e| e.to_string())?;
+        let bytes =
+            response.body_mut().with_config().limit(MAX_BODY as u64).read_to_vec().map_err(|e| e.to_string())?;
         Ok::<_, String>((status, headers, bytes))
     })
     .await;
