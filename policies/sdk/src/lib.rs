@@ -116,28 +116,41 @@ impl MethodArn {
     /// splitting it as the host does: how the SDK reads the contract's
     /// method ARN (one string since 0.2.0), and how native tests build requests.
     pub fn parse(raw: &str) -> Option<MethodArn> {
-        let mut fields = raw.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account_id), Some(rest)) =
-            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
-        else {
+        // One pass over the bytes, no formatting machinery: in the sandbox
+        // `str::splitn` (a memchr per field, without SIMD) and `format!` made
+        // this split half of a static-token decision's guest time
+        // (BENCHMARKS.md). Every separator is ASCII, so each cut is on a
+        // character boundary.
+        let rest = raw.strip_prefix("arn:")?;
+        let (partition, rest) = cut(rest, b':')?;
+        let rest = rest.strip_prefix("execute-api:")?;
+        let (region, rest) = cut(rest, b':')?;
+        let (account_id, rest) = cut(rest, b':')?;
+        let (api_id, rest) = cut(rest, b'/')?;
+        let (stage, rest) = cut(rest, b'/')?;
+        let (method, path) = cut(rest, b'/').unwrap_or((rest, ""));
+        if [partition, region, account_id, api_id, stage, method].iter().any(|s| s.is_empty()) {
             return None;
-        };
-        let mut parts = rest.splitn(4, '/');
-        let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
-            return None;
-        };
-        let path = format!("/{}", parts.next().unwrap_or(""));
-        let non_empty = [partition, region, account_id, api_id, stage, method].iter().all(|s| !s.is_empty());
-        non_empty.then(|| MethodArn {
+        }
+        let mut full_path = String::with_capacity(path.len() + 1);
+        full_path.push('/');
+        full_path.push_str(path);
+        Some(MethodArn {
             partition: partition.to_owned(),
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             api_id: api_id.to_owned(),
             stage: stage.to_owned(),
             method: method.to_owned(),
-            path,
+            path: full_path,
         })
     }
+}
+
+/// `s` split around the first `separator` (an ASCII byte), which neither side keeps.
+fn cut(s: &str, separator: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == separator)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
 fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -516,6 +529,68 @@ mod tests {
         assert_eq!(r.query_values("tag").collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!((r.path_parameter("id"), r.stage_variable("table")), (Some("7"), Some("notes")));
         assert!(r.kind.is_http_api() && !RequestKind::Websocket.is_http_api());
+    }
+
+    /// The one-pass split reads every ARN as `splitn` on its separators
+    /// does (how the host splits it too), malformed ones included.
+    #[test]
+    fn method_arns_split_as_splitn_reads_them() {
+        fn by_splitn(raw: &str) -> Option<MethodArn> {
+            let mut fields = raw.splitn(6, ':');
+            let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account_id), Some(rest)) =
+                (fields.next(), fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+            else {
+                return None;
+            };
+            let mut parts = rest.splitn(4, '/');
+            let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
+                return None;
+            };
+            let path = format!("/{}", parts.next().unwrap_or(""));
+            let non_empty = [partition, region, account_id, api_id, stage, method].iter().all(|s| !s.is_empty());
+            non_empty.then(|| MethodArn {
+                partition: partition.to_owned(),
+                region: region.to_owned(),
+                account_id: account_id.to_owned(),
+                api_id: api_id.to_owned(),
+                stage: stage.to_owned(),
+                method: method.to_owned(),
+                path,
+            })
+        }
+        let arns = [
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes",
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/",
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET",
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes/7/items//x",
+            "arn:aws-cn:execute-api:cn-north-1:1:api/dev/$connect",
+            "arn:aws:execute-api:us-east-1:1:api/dev/GET/a:b:c",
+            "arn:aws:execute-api:us-east-1:1:api:x/dev/GET/p",
+            "arn:aws:execute-api:ünï:1:api/stäge/GET/nötes",
+            "arn:aws:execute-api:us-east-1:1:api/prod",
+            "arn:aws:execute-api:us-east-1:1:api/prod/",
+            "arn:aws:execute-api:us-east-1:1:/prod/GET",
+            "arn:aws:execute-api:us-east-1::api/prod/GET",
+            "arn::execute-api:us-east-1:1:api/prod/GET",
+            "arn:aws:execute-api::1:api/prod/GET",
+            "arn:aws:execute-api:us-east-1:1:api//GET",
+            "arn:aws:execute-api:us-east-1:1",
+            "arn:aws:execute-api:us-east-1",
+            "arn:aws:lambda:us-east-1:1:api/prod/GET",
+            "arn:aws:execute-api",
+            "arn:aws",
+            "arn",
+            "ARN:aws:execute-api:us-east-1:1:api/prod/GET",
+            "xarn:aws:execute-api:us-east-1:1:api/prod/GET",
+            "",
+            ":::::",
+            "arn:aws:execute-api:::/",
+            "arn:aws:execute-api:r:a:i/s/m",
+        ];
+        for arn in arns {
+            assert_eq!(MethodArn::parse(arn), by_splitn(arn), "{arn}");
+        }
+        assert!(arns.iter().filter(|a| MethodArn::parse(a).is_some()).count() >= 8);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! The configuration lists the SHA-256 digests of the tokens, never the tokens
 //! themselves, so a leaked configuration does not leak credentials. Digests are
 //! compared in constant time and every entry is visited on each request. They
-//! are kept as four 64-bit words: `subtle` compares each element of a slice
-//! behind an optimisation barrier (a call and a memory round trip in wasm), so
-//! words instead of bytes make the comparison 8x cheaper and no less constant-time.
+//! are kept as four 64-bit words, OR-ed together as differences and compared to
+//! zero once: `subtle` puts each comparison behind an optimisation barrier (a
+//! call and a memory round trip in wasm), so one per entry instead of one per
+//! byte makes the comparison 32x cheaper and no less constant-time.
 //!
 //! - no token or an empty token: unauthorized (401);
 //! - a token whose digest is listed: allow, as its principal, with its grants and context;
@@ -40,6 +41,11 @@ fn words(bytes: &[u8; 32]) -> Digest256 {
         *word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
     }
     words
+}
+
+/// Whether two digests are equal, in constant time: one barrier, not four.
+fn same(a: &Digest256, b: &Digest256) -> subtle::Choice {
+    a.iter().zip(b).fold(0, |difference, (a, b)| difference | (a ^ b)).ct_eq(&0)
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,7 +98,7 @@ impl Policy for StaticToken {
         let digest = words(&Sha256::digest(token.as_bytes()).into());
         let mut found = None;
         for (candidate, entry) in &config.tokens {
-            if bool::from(candidate.ct_eq(&digest)) {
+            if bool::from(same(candidate, &digest)) {
                 found = Some(entry);
             }
         }
@@ -129,6 +135,19 @@ mod tests {
         assert_eq!(d.effect, Effect::Allow);
         assert_eq!(d.principal_id, "user1");
         assert_eq!(d.grants, vec![Grant::new("GET", "/notes")]);
+    }
+
+    #[test]
+    fn digests_differing_in_any_bit_of_any_word_are_not_the_same() {
+        let digest: Digest256 = [1, u64::MAX, 0, 0x0123_4567_89ab_cdef];
+        assert!(bool::from(same(&digest, &digest)));
+        for word in 0..4 {
+            for bit in [0, 31, 63] {
+                let mut other = digest;
+                other[word] ^= 1 << bit;
+                assert!(!bool::from(same(&digest, &other)), "word {word} bit {bit}");
+            }
+        }
     }
 
     #[test]
