@@ -166,6 +166,9 @@ pub struct Registry {
     s3: aws_sdk_s3::Client,
     dynamo: aws_sdk_dynamodb::Client,
     config: RegistryConfig,
+    /// Which registry this is, for state kept on local disk (see
+    /// [`Registry::place`]).
+    place: String,
 }
 
 /// A version's bytes, checked against the digests the registry recorded.
@@ -383,7 +386,26 @@ impl Registry {
             .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
             .build();
-        Registry { s3: aws_sdk_s3::Client::from_conf(s3_config), dynamo: aws_sdk_dynamodb::Client::new(sdk), config }
+        let place = format!(
+            "{}\n{}\n{}\n{}",
+            sdk.endpoint_url().unwrap_or("aws"),
+            sdk.region().map_or("", |r| r.as_ref()),
+            config.table,
+            config.bucket
+        );
+        Registry {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            dynamo: aws_sdk_dynamodb::Client::new(sdk),
+            config,
+            place,
+        }
+    }
+
+    /// Endpoint, region, table and bucket: the same table and bucket names
+    /// behind another endpoint or in another region are another registry,
+    /// whose pointers must never be taken for this one's.
+    pub(crate) fn place(&self) -> &str {
+        &self.place
     }
 
     /// Where this registry lives.

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod lease;
 pub mod model;
 pub mod signing;
 mod watcher;
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub use client::{
     Fetched, FetchedCode, MAX_OBJECT_BYTES, Publication, Registry, RegistryConfig, RegistryError, check_size,
 };
+pub use lease::Lease;
 pub use watcher::{ActivePolicy, CheckOutcome, PolicyWatcher, WatchConfig};
 
 /// The AWS SDK configuration loader with the timeouts and retries the

@@ -12,7 +12,7 @@
 //! (native code compiled at publish), content-addressed and never overwritten.
 
 /// One published version.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PolicyVersion {
     /// Policy name.
     pub policy: String,
@@ -44,7 +44,7 @@ pub struct PolicyVersion {
 /// `authz_engine::Engine::precompile`). Always signed: native code runs
 /// outside the sandbox, so an authorizer loads it only when a key it trusts
 /// with native code signed [`crate::signing::code_message`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NativeCode {
     /// `aarch64` or `x86_64`.
     pub arch: String,

@@ -17,8 +17,13 @@
 //! version is compiled instead. A rejected version is not remembered: the
 //! next check tries again. With no good version at all (cold start), there is
 //! no policy and the authorizer denies everything.
+//!
+//! Each check that confirms the active version records it in the code cache
+//! ([`Lease`]); a new process may serve that version at once, without a
+//! registry read, while the confirmation is younger than its check interval.
 
 use crate::client::{Registry, RegistryError};
+use crate::lease::{self, Lease};
 use crate::model::{ActivePointer, PolicyVersion};
 use crate::signing::{TrustedKey, code_message, message};
 use authz_engine::{CodeCache, Engine, LoadedFrom, Policy, PolicyId, host_architecture};
@@ -164,21 +169,70 @@ impl PolicyWatcher {
     }
 
     /// [`PolicyWatcher::check`] on an active pointer already read with
-    /// [`Registry::active`]: a cold start reads it (a network round trip)
-    /// while the engine is still being set up, before the watcher exists.
-    pub async fn check_read(&self, read: Result<Option<ActivePointer>, RegistryError>) -> CheckOutcome {
+    /// [`Registry::active`] in a read started at `read_at_ms`: a cold start
+    /// reads it (a network round trip) while the engine is still being set
+    /// up, before the watcher exists.
+    pub async fn check_read(
+        &self,
+        read: Result<Option<ActivePointer>, RegistryError>,
+        read_at_ms: u64,
+    ) -> CheckOutcome {
         let _one_at_a_time = self.checking.lock().await;
-        self.apply(read).await
+        self.apply(read, read_at_ms).await
+    }
+
+    /// Serves the version `lease` names, from the compiled-code cache and
+    /// without reading the registry; the next check is due when the lease
+    /// runs out. False, with nothing changed, when the trusted keys do not
+    /// verify the version or the cache no longer holds its code: the caller
+    /// then checks the registry as usual.
+    pub fn resume(&self, lease: Lease) -> bool {
+        let Some(cache) = &self.config.cache else {
+            return false;
+        };
+        let Ok(_one_at_a_time) = self.checking.try_lock() else {
+            return false;
+        };
+        let (policy, target) = (self.config.policy.as_str(), lease.version);
+        if let Err(reason) = self.check_signature(&target) {
+            tracing::warn!(policy, version = target.version, %reason, "last confirmed version refused: reading the registry");
+            return false;
+        }
+        let label = format!("{}@{}", target.policy, target.version);
+        let loaded =
+            self.engine.load_cached_by_digest(cache, &target.module_sha256, &target.config_sha256, Some(label));
+        let loaded = match loaded {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(policy, version = target.version, error = %e, "last confirmed version does not load: reading the registry");
+                return false;
+            }
+        };
+        let age_ms = authz_engine::now_ms().saturating_sub(lease.confirmed_at_ms);
+        tracing::info!(
+            policy,
+            version = target.version,
+            age_ms,
+            "policy version resumed from the registry's last confirmation"
+        );
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(ActivePolicy { version: target, policy: Arc::new(loaded) }));
+        // No instant that far back (a machine just booted): due now, the safe side.
+        *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) =
+            Instant::now().checked_sub(Duration::from_millis(age_ms));
+        true
     }
 
     async fn check_locked(&self) -> CheckOutcome {
         *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        let read_at_ms = authz_engine::now_ms();
         let read = self.registry.active(&self.config.policy).await;
-        self.apply(read).await
+        self.apply(read, read_at_ms).await
     }
 
     /// The rest of a check once the pointer is read.
-    async fn apply(&self, read: Result<Option<ActivePointer>, RegistryError>) -> CheckOutcome {
+    async fn apply(&self, read: Result<Option<ActivePointer>, RegistryError>, read_at_ms: u64) -> CheckOutcome {
         let outcome = match read {
             Err(e) => CheckOutcome::Unreachable(e.to_string()),
             Ok(None) => CheckOutcome::NoActiveVersion,
@@ -187,8 +241,30 @@ impl PolicyWatcher {
         // The interval runs from the end of a check, so a slow download or
         // compile does not make the next check due at once.
         *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.keep_lease(&outcome, read_at_ms);
         self.log(&outcome);
         outcome
+    }
+
+    /// Records what the check confirmed for the next process to start from
+    /// (see [`Lease`]), or removes a record the registry no longer confirms.
+    fn keep_lease(&self, outcome: &CheckOutcome, read_at_ms: u64) {
+        let Some(cache) = &self.config.cache else {
+            return;
+        };
+        let kept = match outcome {
+            CheckOutcome::Unchanged | CheckOutcome::Swapped { .. } => match self.current() {
+                Some(active) => lease::confirm(cache, &self.registry, &active.version, read_at_ms),
+                None => Ok(()),
+            },
+            CheckOutcome::NoActiveVersion | CheckOutcome::Rejected { .. } => {
+                lease::revoke(cache, &self.registry, &self.config.policy)
+            }
+            CheckOutcome::NotDue | CheckOutcome::Unreachable(_) => Ok(()),
+        };
+        if let Err(e) = kept {
+            tracing::warn!(policy = self.config.policy, error = %e, "cannot keep the last confirmed pointer");
+        }
     }
 
     async fn consider(&self, pointer: ActivePointer) -> CheckOutcome {

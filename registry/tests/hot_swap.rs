@@ -6,7 +6,8 @@ use authz_engine::{AuthorizerResponse, CodeCache, Engine, Limits, LoadedFrom, au
 use authz_local::Moto;
 use authz_registry::signing::{SigningKeyPair, TrustedKey};
 use authz_registry::{
-    CheckOutcome, MAX_OBJECT_BYTES, PolicyWatcher, Publication, Registry, RegistryConfig, RegistryError, WatchConfig,
+    CheckOutcome, Lease, MAX_OBJECT_BYTES, PolicyWatcher, Publication, Registry, RegistryConfig, RegistryError,
+    WatchConfig,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -203,17 +204,19 @@ async fn a_new_version_serves_after_the_check_interval() {
 async fn a_pointer_read_ahead_of_the_watcher_is_checked_as_its_own() {
     let mut stack = stack().await;
     let v1 = publish(&stack.registry, &module(), &config(1), true, None).await;
+    let read_at = authz_engine::now_ms();
     let read = stack.registry.active(POLICY).await;
     let w = watcher(&stack, Duration::from_secs(60), vec![], None);
-    assert!(matches!(w.check_read(read).await, CheckOutcome::Swapped { from: None, to, .. } if to == v1));
+    assert!(matches!(w.check_read(read, read_at).await, CheckOutcome::Swapped { from: None, to, .. } if to == v1));
     assert_serves(&w, 1);
     assert_eq!(w.check_if_due().await, CheckOutcome::NotDue, "the interval runs from that check");
 
     // A read that failed: nothing serves, every request is denied.
     stack.moto.stop();
+    let read_at = authz_engine::now_ms();
     let read = stack.registry.active(POLICY).await;
     let cold = watcher(&stack, Duration::from_secs(60), vec![], None);
-    assert!(matches!(cold.check_read(read).await, CheckOutcome::Unreachable(_)));
+    assert!(matches!(cold.check_read(read, read_at).await, CheckOutcome::Unreachable(_)));
     assert_eq!(decide(&cold), ("fail-closed".to_owned(), None));
 }
 
@@ -593,6 +596,12 @@ async fn signed_precompiled_code_loads_without_compiling_and_anything_else_is_co
     assert_serves(&w, 2);
 }
 
+/// The files in `dir` with extension `extension`.
+fn files_ending(dir: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+    let files = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+    files.filter(|p| p.extension().is_some_and(|e| e == extension)).collect()
+}
+
 /// A cold start whose cache holds the active version loads it from the two
 /// digests the pointer names, without downloading it; an entry that does not
 /// match its digests, or a version the trusted keys did not sign, is never
@@ -625,11 +634,7 @@ async fn a_cold_start_loads_compiled_code_from_the_cache_without_downloading() {
 
     // An entry whose config was changed on disk is not used: the version is
     // downloaded again (here it cannot be), then compiled and re-filed.
-    let configs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "config"))
-        .collect();
+    let configs = files_ending(&dir, "config");
     assert_eq!(configs.len(), 1, "one entry, its config beside its code: {configs:?}");
     std::fs::write(&configs[0], String::from_utf8(config(7)).unwrap()).unwrap();
     assert!(matches!(cold(vec![]).check().await, CheckOutcome::Unreachable(_)));
@@ -638,6 +643,77 @@ async fn a_cold_start_loads_compiled_code_from_the_cache_without_downloading() {
     assert!(matches!(third.check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Compiled, .. }));
     assert_serves(&third, 1);
     assert!(matches!(cold(vec![]).check().await, CheckOutcome::Swapped { loaded_from: LoadedFrom::Cache, .. }));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A new process whose cache holds a pointer the registry confirmed less than
+/// a check interval ago serves that version without reading the registry,
+/// and checks once the interval since the confirmation has run out. A record
+/// that old, another registry's, one whose code left the cache, one the
+/// trusted keys do not verify, or one the registry stopped confirming is
+/// never served.
+#[tokio::test]
+async fn a_new_process_serves_a_pointer_confirmed_within_the_interval_without_reading_the_registry() {
+    let stack = stack().await;
+    let v1 = publish(&stack.registry, &module(), &config(1), true, None).await;
+    let dir = std::env::temp_dir().join(format!("authz-lease-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = || CodeCache::new(&dir).unwrap();
+    let proxy = FaultProxy::start(stack.moto.endpoint()).await;
+    let via_proxy = registry_on(&sdk_for(proxy.endpoint()).await);
+    let interval = Duration::from_secs(2);
+    let process = |trusted_keys| watcher_on(&via_proxy, interval, trusted_keys, Some(cache()), vec![]);
+    let lease = |registry: &Registry| Lease::read(&cache(), registry, POLICY, interval, authz_engine::now_ms());
+
+    assert_eq!(lease(&via_proxy), None, "nothing confirmed yet");
+    let first = process(vec![]);
+    let before = authz_engine::now_ms();
+    assert!(matches!(first.check().await, CheckOutcome::Swapped { to, .. } if to == v1));
+    let confirmed = lease(&via_proxy).expect("a check leaves its confirmation");
+    assert_eq!(confirmed.version.version, v1);
+    assert!((before..=authz_engine::now_ms()).contains(&confirmed.confirmed_at_ms), "dated from the read");
+    assert_eq!(lease(&stack.registry), None, "another endpoint is another registry");
+
+    // The registry cannot be read: a new process serves the confirmed version...
+    proxy.set(Some((Step::Pointer, Fault::Error)));
+    let second = process(vec![]);
+    assert!(second.resume(confirmed.clone()));
+    assert_serves(&second, 1);
+    assert_eq!(second.check_if_due().await, CheckOutcome::NotDue, "the confirmation is younger than the interval");
+    // ...and once the interval since the confirmation has run out, it checks
+    // (and, the registry being down, keeps serving, as any running process).
+    tokio::time::sleep(interval).await;
+    assert_eq!(lease(&via_proxy), None, "an interval old: no lease");
+    assert!(matches!(second.check_if_due().await, CheckOutcome::Unreachable(_)));
+    assert_serves(&second, 1);
+
+    // Trusted keys are checked as on any load: an unsigned version stays out.
+    let trusted = SigningKeyPair::generate().unwrap();
+    let strict = process(vec![trusted.public()]);
+    assert!(!strict.resume(confirmed.clone()));
+    assert!(strict.current().is_none());
+
+    // Code no longer in the cache: nothing served, the caller reads the registry.
+    proxy.set(None);
+    assert_eq!(first.check().await, CheckOutcome::Unchanged);
+    let renewed = lease(&via_proxy).expect("an unchanged check renews the confirmation");
+    let codes = files_ending(&dir, "cwasm");
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    std::fs::remove_file(&codes[0]).unwrap();
+    let third = process(vec![]);
+    assert!(!third.resume(renewed));
+    assert!(third.current().is_none());
+
+    // A version the registry refuses: the confirmation of the last good one is
+    // withdrawn, though that one keeps serving where it runs.
+    let s3 = stack.bucket();
+    let v2 = publish(&stack.registry, &module(), &config(2), true, None).await;
+    let record = stack.registry.version(POLICY, v2).await.unwrap();
+    let put = s3.put_object().bucket("policies").key(&record.config_key);
+    put.body(aws_sdk_s3::primitives::ByteStream::from(config(666))).send().await.unwrap();
+    rejected(first.check().await, v2);
+    assert_eq!(lease(&via_proxy), None);
+    assert_serves(&first, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -148,10 +148,10 @@ impl Config {
     /// | `AUTHZ_POLICY_NAME` | policy name in the registry | - |
     /// | `AUTHZ_REGISTRY_BUCKET` | registry S3 bucket | required for the registry |
     /// | `AUTHZ_REGISTRY_TABLE` | registry DynamoDB table | required for the registry |
-    /// | `AUTHZ_CHECK_INTERVAL_SECS` | seconds between checks of the active version | 30 |
+    /// | `AUTHZ_CHECK_INTERVAL_SECS` | seconds between checks of the active version; also the age under which a new process starts from the pointer the last check confirmed (kept in the code cache) instead of reading the registry first | 30 |
     /// | `AUTHZ_TRUSTED_KEYS` | comma-separated base64 Ed25519 public keys | none (no signature required) |
     /// | `AUTHZ_CODE_SIGNING_KEYS` | keys trusted to sign native code compiled at publish (whoever holds one runs code outside the sandbox) | none (every version is compiled here) |
-    /// | `AUTHZ_CODE_CACHE_DIR` | compiled-code cache, `off` to disable | `/tmp/authz-code-cache` |
+    /// | `AUTHZ_CODE_CACHE_DIR` | compiled-code cache and last confirmed pointers, `off` to disable | `/tmp/authz-code-cache` |
     /// | `AUTHZ_S3_PATH_STYLE` | path-style S3 URLs | `true` when `AWS_ENDPOINT_URL` is set |
     /// | `AWS_ENDPOINT_URL` | one endpoint for S3 and DynamoDB (a local stack; `http://` skips loading CA certificates) | the AWS endpoints |
     /// | `AUTHZ_IDENTITY_HEADER` | identity header of every event but TOKEN | `Authorization` |

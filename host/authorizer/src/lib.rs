@@ -14,7 +14,7 @@ pub mod config;
 use authz_allocator as _;
 
 use authz_engine::{AuthorizerResponse, CodeCache, Engine, Policy, Settings};
-use authz_registry::{PolicyWatcher, Registry, RegistryConfig, WatchConfig};
+use authz_registry::{Lease, PolicyWatcher, Registry, RegistryConfig, WatchConfig};
 use config::{Config, PolicySource};
 use serde_json::value::RawValue;
 use std::path::Path;
@@ -53,6 +53,7 @@ impl Authorizer {
     pub async fn start(config: Config) -> Result<Authorizer, authz_engine::EngineError> {
         let started = std::time::Instant::now();
         let mut sdk_ready = None;
+        let mut resumed = false;
         let (engine, source) = match config.source {
             PolicySource::File { module, config: policy_config } => {
                 let engine = Engine::new(config.limits)?;
@@ -63,20 +64,26 @@ impl Authorizer {
                 // The engine's set-up (CPU: the instance pool, milliseconds in
                 // a new process) runs on a thread of its own while this one
                 // loads the AWS SDK's configuration and reads the registry's
-                // active pointer (a network round trip).
+                // active pointer (a network round trip), unless the registry
+                // confirmed one less than a check interval ago (a `Lease`).
                 let limits = config.limits;
                 let engine_setup = std::thread::spawn(move || Engine::new(limits));
                 let sdk = authz_registry::sdk_config(r.endpoint_url.as_deref()).await;
                 sdk_ready = Some(started.elapsed());
                 let registry =
                     Registry::new(&sdk, RegistryConfig { bucket: r.bucket, table: r.table, path_style: r.path_style });
-                let pointer = registry.active(&r.policy).await;
-                let engine = engine_setup.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 let cache = r.cache_dir.as_ref().and_then(|dir| {
                     CodeCache::new(dir)
                         .map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "no compiled-code cache"))
                         .ok()
                 });
+                let now_ms = authz_engine::now_ms();
+                let lease = cache.as_ref().and_then(|c| Lease::read(c, &registry, &r.policy, r.check_interval, now_ms));
+                let pointer = match lease {
+                    Some(_) => None,
+                    None => Some(registry.active(&r.policy).await),
+                };
+                let engine = engine_setup.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
                 let watch = WatchConfig {
                     policy: r.policy,
                     check_interval: r.check_interval,
@@ -87,7 +94,13 @@ impl Authorizer {
                 let watcher = Arc::new(PolicyWatcher::new(Arc::clone(&engine), registry, watch));
                 // Cold start: load the active version before the first request.
                 // Failing that, requests are denied until a check succeeds.
-                watcher.check_read(pointer).await;
+                resumed = lease.is_some_and(|lease| watcher.resume(lease));
+                if !resumed {
+                    match pointer {
+                        Some(read) => watcher.check_read(read, now_ms).await,
+                        None => watcher.check().await,
+                    };
+                }
                 (engine, Source::Registry(watcher))
             }
         };
@@ -98,6 +111,7 @@ impl Authorizer {
         let ms = |d: std::time::Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
         tracing::info!(
             sdk_ms = sdk_ready.map(ms),
+            resumed,
             policy_ms = ms(policy_ready),
             ready_ms = ms(started.elapsed()),
             "authorizer started"

@@ -48,6 +48,27 @@ impl CodeCache {
         Ok(CodeCache { dir })
     }
 
+    /// Reads a small file that a [`CodeCache::write_file`] left here: other
+    /// state a new process may start from (the registry watcher keeps the
+    /// last active pointer it confirmed).
+    pub fn read_file(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.dir.join(name))
+    }
+
+    /// Writes a small file beside the compiled code, atomically (a reader
+    /// sees the old bytes or the new ones) and readable by this user only.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        write_atomically(&self.dir.join(name), bytes)
+    }
+
+    /// Removes a file [`CodeCache::write_file`] wrote; a missing one is fine.
+    pub fn remove_file(&self, name: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// The entry's code; its config is the same path with extension `config`.
     fn path(&self, engine: &Engine, module_sha256: &str, config_sha256: &str) -> PathBuf {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
