@@ -27,13 +27,12 @@ use std::time::Duration;
 struct Record {
     /// [`Registry::place`]: the file name is a digest, this is the check.
     place: String,
-    /// When the read that confirmed `active` started, in ms since the epoch.
-    confirmed_at_ms: u64,
-    active: PolicyVersion,
+    #[serde(flatten)]
+    lease: Lease,
 }
 
 /// A version the registry confirmed active less than a check interval ago.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lease {
     /// The version the registry named.
     pub version: PolicyVersion,
@@ -67,11 +66,12 @@ impl Lease {
                 return None;
             }
         };
-        if record.place != registry.place() || record.active.policy != policy {
+        let Record { place, lease } = record;
+        if place != registry.place() || lease.version.policy != policy {
             return None;
         }
-        let age = Duration::from_millis(now_ms.checked_sub(record.confirmed_at_ms)?);
-        (age < interval).then_some(Lease { version: record.active, confirmed_at_ms: record.confirmed_at_ms })
+        let age = Duration::from_millis(now_ms.checked_sub(lease.confirmed_at_ms)?);
+        (age < interval).then_some(lease)
     }
 }
 
@@ -83,7 +83,8 @@ pub(crate) fn confirm(
     active: &PolicyVersion,
     confirmed_at_ms: u64,
 ) -> std::io::Result<()> {
-    let record = Record { place: registry.place().to_owned(), confirmed_at_ms, active: active.clone() };
+    let lease = Lease { version: active.clone(), confirmed_at_ms };
+    let record = Record { place: registry.place().to_owned(), lease };
     let bytes = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
     cache.write_file(&file_name(registry.place(), &active.policy), &bytes)
 }
@@ -95,4 +96,71 @@ pub(crate) fn revoke(cache: &CodeCache, registry: &Registry, policy: &str) -> st
 
 fn file_name(place: &str, policy: &str) -> String {
     format!("{}.pointer", sha256_hex(format!("{place}\n{policy}").as_bytes()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::client::RegistryConfig;
+
+    fn registry(endpoint: &str) -> Registry {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .build();
+        Registry::new(&sdk, RegistryConfig { bucket: "b".to_owned(), table: "t".to_owned(), path_style: true })
+    }
+
+    fn version(policy: &str) -> PolicyVersion {
+        PolicyVersion {
+            policy: policy.to_owned(),
+            version: 3,
+            module_sha256: "m".repeat(64),
+            config_sha256: "c".repeat(64),
+            module_key: "modules/m.wasm".to_owned(),
+            config_key: "configs/c.json".to_owned(),
+            publisher: "test".to_owned(),
+            published_at_ms: 1,
+            signature: None,
+            key_id: None,
+            note: None,
+            code: vec![],
+        }
+    }
+
+    /// Only a record confirmed in `[now - interval, now]` for this very
+    /// registry and policy is a lease; a malformed one is none.
+    #[test]
+    fn a_lease_is_a_confirmation_younger_than_the_interval_of_this_registry_and_policy() {
+        let dir = std::env::temp_dir().join(format!("authz-lease-unit-{}", std::process::id()));
+        let cache = CodeCache::new(&dir).unwrap();
+        let (here, there) = (registry("http://127.0.0.1:1"), registry("http://127.0.0.1:2"));
+        let interval = Duration::from_secs(30);
+        let at = 1_000_000;
+        confirm(&cache, &here, &version("p"), at).unwrap();
+        let read =
+            |registry: &Registry, policy: &str, now_ms: u64| Lease::read(&cache, registry, policy, interval, now_ms);
+
+        let lease = Lease { version: version("p"), confirmed_at_ms: at };
+        assert_eq!(read(&here, "p", at), Some(lease.clone()));
+        assert_eq!(read(&here, "p", at + 29_999), Some(lease));
+        assert_eq!(read(&here, "p", at + 30_000), None, "an interval old");
+        assert_eq!(read(&here, "p", at - 1), None, "confirmed in the future: the clock moved back");
+        assert_eq!(read(&there, "p", at), None, "another registry");
+        assert_eq!(read(&here, "q", at), None, "another policy");
+
+        // A record filed under another policy's name is still that policy's.
+        let name = |policy| file_name(here.place(), policy);
+        std::fs::copy(dir.join(name("p")), dir.join(name("q"))).unwrap();
+        assert_eq!(read(&here, "q", at), None);
+
+        std::fs::write(dir.join(name("p")), b"{\"place\":").unwrap();
+        assert_eq!(read(&here, "p", at), None, "malformed");
+        revoke(&cache, &here, "p").unwrap();
+        revoke(&cache, &here, "p").unwrap();
+        assert!(!dir.join(name("p")).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
