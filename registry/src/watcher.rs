@@ -198,7 +198,7 @@ impl PolicyWatcher {
             tracing::warn!(policy, version = target.version, %reason, "last confirmed version refused: reading the registry");
             return false;
         }
-        let label = format!("{}@{}", target.policy, target.version);
+        let label = label(&target);
         let loaded =
             self.engine.load_cached_by_digest(cache, &target.module_sha256, &target.config_sha256, Some(label));
         let loaded = match loaded {
@@ -216,8 +216,7 @@ impl PolicyWatcher {
             age_ms,
             "policy version resumed from the registry's last confirmation"
         );
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-            Some(Arc::new(ActivePolicy { version: target, policy: Arc::new(loaded) }));
+        self.serve(target, loaded);
         // No instant that far back (a machine just booted): due now, the safe side.
         *self.last_check.lock().unwrap_or_else(|p| p.into_inner()) =
             Instant::now().checked_sub(Duration::from_millis(age_ms));
@@ -280,7 +279,7 @@ impl PolicyWatcher {
         if let Err(reason) = self.check_signature(&target) {
             return reject(reason);
         }
-        let label = format!("{}@{}", target.policy, target.version);
+        let label = label(&target);
         let (policy, loaded_from) = match self.cached(&target, &label).await {
             Ok(Some(policy)) => (policy, LoadedFrom::Cache),
             Ok(None) => match self.precompiled(&target, &label).await {
@@ -294,9 +293,14 @@ impl PolicyWatcher {
         };
         let to = target.version;
         let from = serving.map(|s| s.version.version);
-        let next = Arc::new(ActivePolicy { version: target, policy: Arc::new(policy) });
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(next);
+        self.serve(target, policy);
         CheckOutcome::Swapped { from, to, loaded_from }
+    }
+
+    /// Makes `policy`, loaded from `version`, the one new decisions take.
+    fn serve(&self, version: PolicyVersion, policy: Policy) {
+        let next = Arc::new(ActivePolicy { version, policy: Arc::new(policy) });
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(next);
     }
 
     /// The version from the compiled-code cache, found by the digests the
@@ -424,4 +428,9 @@ impl PolicyWatcher {
             }
         }
     }
+}
+
+/// How a version is named in logs and decisions: `policy@version`.
+fn label(version: &PolicyVersion) -> String {
+    format!("{}@{}", version.policy, version.version)
 }
